@@ -1,0 +1,40 @@
+"""Atomic file output: a write either completes or leaves the destination untouched."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
+
+    Parameters
+    ----------
+    path : destination file.
+    overwrite : if False and ``path`` exists, raise ``FileExistsError`` before writing anything.
+    """
+    dest = Path(path)
+    if not overwrite and dest.exists():
+        raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --force) to replace it")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, dest)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, *, overwrite: bool = True) -> Path:
+    """Write ``text`` to ``path`` atomically and return the path."""
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)

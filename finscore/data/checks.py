@@ -1,0 +1,57 @@
+"""Validation of user-supplied price and return frames: specific errors, never a silent drop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from finscore.errors import DataError
+
+
+def check_returns(returns: pd.DataFrame, *, name: str = "returns", min_rows: int = 2) -> pd.DataFrame:
+    """Validate a (n_dates, n_assets) frame of daily returns and return it as float64.
+
+    Raises ``DataError`` naming the asset and date for: a non-DataFrame, a non-datetime
+    index, duplicate or unsorted dates, non-numeric columns, NaN/inf values, fewer than
+    ``min_rows`` rows, duplicate asset names.
+    """
+    if not isinstance(returns, pd.DataFrame):
+        raise DataError(f"{name} must be a pandas DataFrame (dates × assets), got {type(returns).__name__}")
+    if returns.shape[1] == 0:
+        raise DataError(f"{name} has no asset columns")
+    if len(returns) < min_rows:
+        raise DataError(f"{name} has {len(returns)} rows; at least {min_rows} are needed")
+    if not isinstance(returns.index, pd.DatetimeIndex):
+        raise DataError(f"{name} must have a DatetimeIndex, got {type(returns.index).__name__}")
+    dup_cols = returns.columns[returns.columns.duplicated()].tolist()
+    if dup_cols:
+        raise DataError(f"{name} has duplicate asset columns: {dup_cols}")
+    dup = returns.index[returns.index.duplicated()]
+    if len(dup):
+        raise DataError(f"{name} has duplicate dates, first {dup[0].date()}")
+    if not returns.index.is_monotonic_increasing:
+        pos = int(np.argmax(np.diff(returns.index.asi8) <= 0)) + 1
+        raise DataError(f"{name} dates are not sorted: {returns.index[pos].date()} comes after {returns.index[pos - 1].date()}")
+    for col in returns.columns:
+        if not pd.api.types.is_numeric_dtype(returns[col]) or pd.api.types.is_bool_dtype(returns[col]):
+            raise DataError(f"{name} column {col!r} is not numeric (dtype {returns[col].dtype})")
+    values = returns.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        kind = "NaN" if np.isnan(values[i, j]) else "infinite"
+        raise DataError(
+            f"{name} has {int(bad.sum())} missing/non-finite values; first: {kind} for asset "
+            f"{returns.columns[j]!r} on {returns.index[i].date()}"
+        )
+    return returns.astype(np.float64)
+
+
+def check_same_assets(frame: pd.DataFrame, assets, *, name: str = "context") -> pd.DataFrame:
+    """Return ``frame`` with columns ordered as ``assets``; error naming missing or extra assets."""
+    assets = list(assets)
+    missing = [a for a in assets if a not in frame.columns]
+    extra = [a for a in frame.columns if a not in assets]
+    if missing or extra:
+        raise DataError(f"{name} assets do not match the fitted assets: missing {missing}, unexpected {extra}")
+    return frame[assets]

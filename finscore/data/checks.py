@@ -26,11 +26,11 @@ def check_returns(returns: pd.DataFrame, *, name: str = "returns", min_rows: int
     dup_cols = returns.columns[returns.columns.duplicated()].tolist()
     if dup_cols:
         raise DataError(f"{name} has duplicate asset columns: {dup_cols}")
-    dup = returns.index[returns.index.duplicated()]
+    dup = duplicate_dates(returns.index)
     if len(dup):
         raise DataError(f"{name} has duplicate dates, first {dup[0].date()}")
-    if not returns.index.is_monotonic_increasing:
-        pos = int(np.argmax(np.diff(returns.index.asi8) <= 0)) + 1
+    pos = first_unsorted(returns.index)
+    if pos is not None:
         raise DataError(f"{name} dates are not sorted: {returns.index[pos].date()} comes after {returns.index[pos - 1].date()}")
     for col in returns.columns:
         if not pd.api.types.is_numeric_dtype(returns[col]) or pd.api.types.is_bool_dtype(returns[col]):
@@ -55,3 +55,33 @@ def check_same_assets(frame: pd.DataFrame, assets, *, name: str = "context") -> 
     if missing or extra:
         raise DataError(f"{name} assets do not match the fitted assets: missing {missing}, unexpected {extra}")
     return frame[assets]
+
+
+def duplicate_dates(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Distinct dates that occur more than once in ``index``, in order of first repetition."""
+    return index[index.duplicated()].unique()
+
+
+def first_unsorted(index: pd.DatetimeIndex) -> int | None:
+    """Position ``i`` of the first date not strictly after ``index[i - 1]``, or None if sorted."""
+    if len(index) < 2:
+        return None
+    steps = np.diff(index.asi8) <= 0
+    return int(np.argmax(steps)) + 1 if steps.any() else None
+
+
+def check_prices(prices: pd.DataFrame, *, name: str = "prices", min_rows: int = 2) -> pd.DataFrame:
+    """Validate a (n_dates, n_assets) price frame: :func:`check_returns` plus strictly positive prices.
+
+    Raises ``DataError`` naming the asset and date of the first non-positive price.
+    """
+    prices = check_returns(prices, name=name, min_rows=min_rows)
+    values = prices.to_numpy()
+    bad = values <= 0
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise DataError(
+            f"{name} has {int(bad.sum())} non-positive values; first: {float(values[i, j])!r} for asset "
+            f"{prices.columns[j]!r} on {prices.index[i].date()}"
+        )
+    return prices

@@ -1,0 +1,132 @@
+"""File and frame sources: CSV / Parquet, wide / long form, unreadable inputs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from finscore.data import load_prices
+from finscore.errors import DataError, DataSourceError
+
+
+def _long(prices):
+    return prices.rename_axis("Date").reset_index().melt(id_vars="Date", var_name="Ticker", value_name="Close")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".parquet"])
+def test_wide_file_roundtrip(prices, tmp_path, suffix):
+    path = tmp_path / f"p{suffix}"
+    if suffix == ".parquet":
+        prices.to_parquet(path)
+    else:
+        prices.to_csv(path)
+    out = load_prices(path)
+    pd.testing.assert_frame_equal(out, prices, check_freq=False, rtol=1e-12)
+    assert out.attrs["source"] == str(path) and out.attrs["repairs"] == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_long_form_is_detected_and_pivoted(prices, tmp_path, suffix):
+    long = _long(prices).sample(frac=1.0, random_state=0)  # shuffled rows
+    path = tmp_path / f"long{suffix}"
+    long.to_parquet(path, index=False) if suffix == ".parquet" else long.to_csv(path, index=False)
+    out = load_prices(str(path))
+    assert list(out.columns) == list(pd.unique(long["Ticker"]))
+    pd.testing.assert_frame_equal(out[["A", "B", "C"]], prices, check_freq=False)
+
+
+def test_dataframe_sources_wide_and_long(prices):
+    pd.testing.assert_frame_equal(load_prices(prices), prices, check_freq=False)
+    pd.testing.assert_frame_equal(load_prices(_long(prices))[["A", "B", "C"]], prices, check_freq=False)
+    with_col = prices.reset_index()  # date as a column
+    pd.testing.assert_frame_equal(load_prices(with_col), prices, check_freq=False)
+
+
+def test_long_form_duplicate_rows(prices):
+    long = _long(prices)
+    dup = pd.concat([long, long.iloc[[3]].assign(Close=1.0)])
+    with pytest.raises(DataError, match=r"duplicate \(date, asset\) rows; first: asset 'A' on 2020-01-06"):
+        load_prices(dup)
+    with pytest.warns(UserWarning, match="duplicate"):
+        out = load_prices(dup, strict=False)
+    assert out.loc["2020-01-06", "A"] == 1.0 and "kept the last row" in out.attrs["repairs"][0]
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataSourceError, match=r"price file not found: .*nope\.csv"):
+        load_prices(tmp_path / "nope.csv")
+
+
+def test_unknown_source_string():
+    with pytest.raises(DataSourceError, match="unknown price source 'sp600'.*embedded dataset"):
+        load_prices("sp600")
+
+
+def test_unparsable_parquet(tmp_path):
+    path = tmp_path / "bad.parquet"
+    path.write_bytes(b"this is not parquet")
+    with pytest.raises(DataSourceError, match=r"cannot parse price file .*bad\.parquet"):
+        load_prices(path)
+
+
+def test_unparsable_gzip_csv(tmp_path):
+    path = tmp_path / "bad.csv.gz"
+    path.write_bytes(b"not gzip at all")
+    with pytest.raises(DataSourceError, match=r"cannot parse price file .*bad\.csv\.gz"):
+        load_prices(path)
+
+
+def test_unsupported_suffix(tmp_path):
+    path = tmp_path / "prices.xlsx"
+    path.write_text("x")
+    with pytest.raises(DataSourceError, match=r"unsupported price file type 'prices.xlsx'"):
+        load_prices(path)
+
+
+def test_unparsable_date_names_row(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("date,A\n2020-01-01,1.0\nnot-a-date,2.0\n2020-01-03,3.0\n")
+    with pytest.raises(DataError, match=r"unparsable date 'not-a-date' in column 'date' at row 1"):
+        load_prices(path)
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    with pytest.raises(DataSourceError, match=r"cannot parse price file .*empty\.csv"):
+        load_prices(path)
+
+
+def test_header_only_file_is_empty(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("date,A,B\n")
+    with pytest.raises(DataError, match=r"is empty \(0 rows"):
+        load_prices(path)
+
+
+def test_bad_source_type():
+    with pytest.raises(DataSourceError, match="source must be .* got ndarray"):
+        load_prices(np.ones((3, 2)))
+
+
+def test_string_date_index_is_parsed(prices):
+    as_text = prices.set_axis(prices.index.strftime("%Y-%m-%d"), axis=0)
+    pd.testing.assert_frame_equal(load_prices(as_text), prices, check_freq=False)
+
+
+def test_numeric_first_column_is_not_a_date(tmp_path):
+    path = tmp_path / "nodate.csv"
+    path.write_text("A,B\n1.0,2.0\n1.1,2.1\n")
+    with pytest.raises(DataError, match="column 'A' holds numbers, not dates"):
+        load_prices(path)
+
+
+def test_missing_date_value(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("date,A\n2020-01-01,1.0\n,2.0\n")
+    with pytest.raises(DataError, match="missing date in column 'date' at row 1"):
+        load_prices(path)
+
+
+def test_wide_frame_with_asset_named_like_long_columns(prices):
+    wide = prices.rename(columns={"A": "ticker", "B": "close"})
+    assert list(load_prices(wide).columns) == ["ticker", "close", "C"]

@@ -1,0 +1,89 @@
+"""Scenarios container: round trips, portfolio arithmetic against hand computations, errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from finscore.errors import DataError
+from finscore.scenarios import Scenarios, portfolio_weights
+
+
+@pytest.fixture
+def scen():
+    rng = np.random.default_rng(0)
+    return Scenarios(rng.normal(0, 0.01, (7, 5, 3)), ("A", "B", "C"), pd.Timestamp("2020-03-13"),
+                     {"generator": "test", "seed": 0})
+
+
+def test_shape_properties(scen):
+    assert (scen.n_scenarios, scen.horizon, scen.n_assets) == (7, 5, 3)
+    assert len(scen) == 7 and "start=2020-03-13" in repr(scen)
+
+
+def test_frame_round_trip(scen):
+    frame = scen.to_frame()
+    assert frame.shape == (35, 3) and frame.index.names == ["scenario", "step"]
+    assert frame.loc[(2, 4), "B"] == scen.values[2, 4, 1]
+    back = Scenarios.from_frame(frame, scen.start, scen.metadata)
+    np.testing.assert_array_equal(back.values, scen.values)
+
+
+def test_parquet_round_trip(scen, tmp_path):
+    path = tmp_path / "s.parquet"
+    scen.to_parquet(path)
+    back = Scenarios.from_parquet(path)
+    np.testing.assert_array_equal(back.values, scen.values)
+    assert back.assets == scen.assets and back.start == scen.start and back.metadata == scen.metadata
+    with pytest.raises(FileExistsError):
+        scen.to_parquet(path, overwrite=False)
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_from_parquet_rejects_foreign_file(tmp_path):
+    path = tmp_path / "x.parquet"
+    pd.DataFrame({"a": [1.0]}).to_parquet(path)
+    with pytest.raises(DataError, match="not a finscore scenario file"):
+        Scenarios.from_parquet(path)
+    with pytest.raises(FileNotFoundError):
+        Scenarios.from_parquet(tmp_path / "missing.parquet")
+
+
+def test_portfolio_pnl_matches_hand_computation(scen):
+    w = np.array([0.5, 0.3, 0.2])
+    growth = np.exp(scen.values.sum(axis=1))  # (n, d) gross return per asset over the horizon
+    expected = 1e6 * ((growth - 1) @ w)
+    np.testing.assert_allclose(scen.portfolio_pnl(w, value=1e6), expected, rtol=1e-12)
+    # one-day P&L: sum_i w_i (exp(r_i1) - 1)
+    np.testing.assert_allclose(scen.portfolio_pnl(w, horizon=1), (np.exp(scen.values[:, 0]) - 1) @ w, rtol=1e-12)
+    daily = scen.portfolio_returns(w, cumulative=False)
+    np.testing.assert_allclose(np.prod(1 + daily, axis=1) - 1, scen.portfolio_returns(w)[:, -1], rtol=1e-10)
+
+
+def test_price_paths(scen):
+    paths = scen.price_paths(pd.Series({"C": 3.0, "A": 1.0, "B": 2.0}))
+    assert paths.shape == (7, 6, 3)
+    np.testing.assert_allclose(paths[:, 0], np.tile([1.0, 2.0, 3.0], (7, 1)))
+    np.testing.assert_allclose(np.log(paths[:, -1] / paths[:, 0]), scen.aggregate(), rtol=1e-12)
+    with pytest.raises(DataError, match="positive"):
+        scen.price_paths([1.0, -2.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    "weights, match",
+    [([1.0, 2.0], "length 2 but there are 3"), ([np.nan, 1, 1], "non-finite for \\['A'\\]"),
+     ([0, 0, 0], "all zero"), ({"Z": 1.0}, "not in the scenarios"), ("half", "must be 'equal'")],
+)
+def test_bad_weights(weights, match):
+    with pytest.raises(DataError, match=match):
+        portfolio_weights(weights, ("A", "B", "C"))
+
+
+def test_invalid_values_rejected():
+    with pytest.raises(DataError, match="shape"):
+        Scenarios(np.zeros((3, 4)), ("A",))
+    bad = np.zeros((2, 3, 2))
+    bad[1, 2, 0] = np.nan
+    with pytest.raises(DataError, match="scenario 1, step 2, asset 'A'"):
+        Scenarios(bad, ("A", "B"))
+    with pytest.raises(DataError, match="2 asset names for 3"):
+        Scenarios(np.zeros((1, 1, 3)), ("A", "B"))

@@ -1,0 +1,47 @@
+"""Helpers shared by CLI subcommands: loading data and generators from command-line strings."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+BASELINES = {"garch": "GARCH", "copula": "GaussianCopula", "fhs": "HistoricalSimulation",
+             "bootstrap": "HistoricalSimulation"}
+
+
+def add_data_args(p: argparse.ArgumentParser, *, required: bool = False) -> None:
+    p.add_argument("--data", default="sp500", required=required,
+                   help="embedded data set name (see `finscore data list`) or a CSV/Parquet price file")
+    p.add_argument("--start", dest="data_start", default=None, help="first date of the price history (YYYY-MM-DD)")
+    p.add_argument("--end", dest="data_end", default=None, help="last date of the price history (YYYY-MM-DD)")
+
+
+def load_returns(args: argparse.Namespace):
+    from finscore.data import load_prices, to_returns
+
+    return to_returns(load_prices(args.data, start=args.data_start, end=args.data_end))
+
+
+def load_generator(spec: str):
+    """A saved ScoreGenerator directory, or a baseline name (garch, copula, fhs, bootstrap)."""
+    if spec.lower() in BASELINES:
+        import finscore.baselines as b
+
+        cls = getattr(b, BASELINES[spec.lower()])
+        return cls(method="bootstrap") if spec.lower() == "bootstrap" else cls()
+    from finscore.generator import ScoreGenerator
+
+    return ScoreGenerator.load(spec)
+
+
+def parse_weights(text: str, n_assets: int) -> "np.ndarray | str":
+    if text == "equal":
+        return "equal"
+    try:
+        w = np.array([float(v) for v in text.split(",")])
+    except ValueError as exc:
+        raise ValueError(f"--weights must be 'equal' or comma-separated numbers, got {text!r}") from exc
+    if len(w) != n_assets:
+        raise ValueError(f"--weights has {len(w)} entries but the model has {n_assets} assets")
+    return w

@@ -1,0 +1,213 @@
+"""Rolling VaR / ES backtest of any generator: batched forecasts over chunks of dates."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from finscore._typing import Seed
+from finscore.data.checks import check_returns
+from finscore.errors import DataError, NumericalError
+from finscore.risk.measures import check_levels, es, var
+from finscore.risk.result import BacktestResult
+from finscore.scenarios import portfolio_weights
+
+DEFAULT_CONTEXT = 250  # one trading year of context unless the generator needs more
+
+
+def backtest(
+    generator,
+    returns: pd.DataFrame,
+    weights,
+    start,
+    levels: Sequence[float] = (0.95, 0.975, 0.99),
+    horizon_days: int = 1,
+    n_scenarios: int = 1000,
+    refit_every: int | None = None,
+    end=None,
+    context_length: int | None = None,
+    chunk_size: int = 50,
+    seed: Seed = 0,
+    progress: bool = True,
+) -> BacktestResult:
+    """Rolling out-of-sample VaR / ES backtest of a scenario generator.
+
+    At each date t from ``start`` (to ``end``, or the last date with ``horizon_days`` rows
+    after it) the generator forecasts ``n_scenarios`` paths conditional on the last
+    ``context_length`` rows up to and including t; VaR and ES of the buy-and-hold portfolio's
+    ``horizon_days`` simple return are compared with the realized return over
+    t+1..t+horizon_days, ``sum_i w_i (exp(sum r_i) - 1)``. Forecasts go through
+    ``generator.sample_many`` over chunks of ``chunk_size`` dates (one batched pass for
+    generators that support it).
+
+    Fitting: with ``refit_every`` the generator is refitted on all rows up to and including
+    t at the first date and every ``refit_every`` dates after (expanding window). Otherwise
+    a fitted generator is used as is (its training data should end before ``start``) and an
+    unfitted one is fitted once on the rows strictly before ``start``.
+
+    With ``horizon_days > 1`` forecasts overlap (one per day), so exceedances are
+    autocorrelated: the coverage tests in :meth:`BacktestResult.summary` assume
+    independence and their p-values are then too small.
+
+    Parameters
+    ----------
+    generator : BaseGenerator-like with ``sample_many(n, horizon, contexts, seed)``, ``fit`` and ``min_context``.
+    returns : DataFrame (n_dates, n_assets) of daily log returns, DatetimeIndex.
+    weights : ``"equal"``, a sequence aligned with ``returns.columns`` or a mapping asset -> weight.
+    start, end : first / last forecast date (anything ``pd.Timestamp`` accepts).
+    levels : VaR / ES confidence levels in (0, 1).
+    horizon_days : days of the forecast return (>= 1).
+    n_scenarios : scenarios per forecast.
+    refit_every : refit period in forecast dates, or None.
+    context_length : rows of context per forecast; default ``max(generator.min_context, 250)``.
+    chunk_size : dates per ``sample_many`` call.
+    seed : each ``sample_many`` call gets a SeedSequence whose i-th child is child ``i0 + i`` of
+        ``SeedSequence(seed)`` (i0: the chunk's first date), so with the BaseGenerator default
+        (context i uses child i) results do not depend on ``chunk_size``; a batched override
+        may tie results to the chunking but stays reproducible for a fixed ``chunk_size``.
+    progress : show a tqdm progress bar.
+
+    Returns
+    -------
+    BacktestResult indexed by forecast date.
+    """
+    returns = check_returns(returns, name="returns")
+    assets = tuple(map(str, returns.columns))
+    w = pd.Series(portfolio_weights(weights, assets), index=assets)
+    lv = tuple(float(x) for x in check_levels(levels))
+    if len(set(lv)) != len(lv):
+        raise ValueError(f"levels contain duplicates: {list(lv)}")
+    horizon_days, n_scenarios, chunk_size = (_positive_int(v, k) for k, v in
+                                             (("horizon_days", horizon_days), ("n_scenarios", n_scenarios),
+                                              ("chunk_size", chunk_size)))
+    if n_scenarios < 2:
+        raise ValueError(f"n_scenarios must be at least 2 to estimate VaR / ES, got {n_scenarios}")
+    refit_every = None if refit_every is None else _positive_int(refit_every, "refit_every")
+    if not callable(getattr(generator, "sample_many", None)):
+        raise TypeError("generator must have a sample_many method (finscore.protocol.BaseGenerator), "
+                        f"got {type(generator).__name__}")
+    min_ctx = int(getattr(generator, "min_context", 1))
+    if context_length is None:
+        ctx_len = max(min_ctx, DEFAULT_CONTEXT)
+    else:
+        ctx_len = _positive_int(context_length, "context_length")
+    if ctx_len < min_ctx:
+        raise ValueError(f"context_length={ctx_len} is below {type(generator).__name__}.min_context={min_ctx}")
+    positions = _forecast_positions(returns.index, start, end, horizon_days, ctx_len)
+
+    if refit_every is None and not hasattr(generator, "assets_"):
+        generator.fit(returns.loc[returns.index < pd.Timestamp(start)])
+    elif refit_every is None and set(map(str, generator.assets_)) != set(assets):
+        raise DataError(f"generator was fitted on assets {list(generator.assets_)} but returns has {list(assets)}")
+
+    root = _root_seed(seed)
+    port = np.empty((len(positions), n_scenarios))
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(positions), desc="backtest", unit="date", disable=not progress) as bar:
+        for i0, i1 in _chunks(len(positions), chunk_size, refit_every):
+            if refit_every is not None and i0 % refit_every == 0:
+                generator.fit(returns.iloc[: positions[i0] + 1])
+            dates = returns.index[positions[i0:i1]]
+            contexts = [returns.iloc[p - ctx_len + 1: p + 1] for p in positions[i0:i1]]
+            port[i0:i1] = _forecast(generator, contexts, dates, n_scenarios, horizon_days, w, root, i0)
+            bar.update(i1 - i0)
+
+    index = returns.index[positions]
+    levels_index = pd.Index(lv, name="level")
+    meta = {"generator": type(generator).__name__, "generator_repr": repr(generator),
+            "seed": seed if isinstance(seed, (int, np.integer, type(None))) else repr(seed),
+            "n_scenarios": n_scenarios, "context_length": ctx_len, "refit_every": refit_every,
+            "chunk_size": chunk_size, "overlapping": horizon_days > 1}
+    return BacktestResult(
+        var=pd.DataFrame(var(port, lv), index=index, columns=levels_index),
+        es=pd.DataFrame(es(port, lv), index=index, columns=levels_index),
+        realized=pd.Series(_realized(returns, w, positions, horizon_days), index=index, name="realized"),
+        scenario_returns=port, levels=lv, horizon_days=horizon_days, weights=w, metadata=meta,
+    )
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _forecast_positions(index: pd.DatetimeIndex, start, end, horizon_days: int, ctx_len: int) -> np.ndarray:
+    """Row positions of the forecast dates; errors name the date and the rows needed."""
+    start = pd.Timestamp(start)
+    p0 = int(index.searchsorted(start))
+    last = len(index) - 1 - horizon_days  # the last date with horizon_days realized rows after it
+    if end is not None:
+        last = min(last, int(index.searchsorted(pd.Timestamp(end), side="right")) - 1)
+    if p0 > last:
+        until = "" if end is None else f" and be <= end {pd.Timestamp(end).date()}"
+        raise DataError(f"no forecast dates: start {start.date()} must leave {horizon_days} day(s) of realized "
+                        f"returns before the end of the data ({index[-1].date()}){until}")
+    if p0 + 1 < ctx_len:
+        first_ok = index[ctx_len - 1].date() if ctx_len <= len(index) else "never (not enough data)"
+        raise DataError(
+            f"start {index[p0].date()} has only {p0 + 1} rows of history up to and including it, but "
+            f"context_length={ctx_len} rows are needed; the earliest possible start is {first_ok}"
+        )
+    return np.arange(p0, last + 1)
+
+
+def _chunks(n: int, chunk_size: int, refit_every: int | None):
+    """(i0, i1) date ranges of at most chunk_size, never crossing a refit date."""
+    i0 = 0
+    while i0 < n:
+        i1 = min(n, i0 + chunk_size)
+        if refit_every is not None:
+            i1 = min(i1, (i0 // refit_every + 1) * refit_every)
+        yield i0, i1
+        i0 = i1
+
+
+def _root_seed(seed: Seed) -> np.random.SeedSequence:
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        return np.random.SeedSequence(int(seed.integers(0, 2**63 - 1)))
+    return np.random.SeedSequence(seed)
+
+
+def _child_seeds(root: np.random.SeedSequence, first: int) -> np.random.SeedSequence:
+    """A SeedSequence whose ``spawn(m)`` yields children first..first+m-1 of ``root`` (stateless)."""
+    return np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key, n_children_spawned=first)
+
+
+def _forecast(generator, contexts, dates, n: int, horizon_days: int, w: pd.Series, root, i0: int) -> np.ndarray:
+    """Scenario portfolio returns over horizon_days for each context: ndarray (len(contexts), n)."""
+    name = type(generator).__name__
+    try:
+        scens = generator.sample_many(n, horizon_days, contexts, seed=_child_seeds(root, i0))
+    except NumericalError as exc:
+        for j, ctx in enumerate(contexts):  # locate the failing date (error path only)
+            try:
+                generator.sample_many(n, horizon_days, [ctx], seed=_child_seeds(root, i0 + j))
+            except NumericalError:
+                raise NumericalError(f"{name} produced non-finite scenarios for the forecast at "
+                                     f"{dates[j].date()}: {exc}") from exc
+        raise NumericalError(f"{name} produced non-finite scenarios for a forecast between "
+                             f"{dates[0].date()} and {dates[-1].date()}: {exc}") from exc
+    if len(scens) != len(contexts):
+        raise DataError(f"{name}.sample_many returned {len(scens)} scenario sets for {len(contexts)} contexts")
+    out = np.empty((len(contexts), n))
+    for j, scen in enumerate(scens):
+        if scen.n_scenarios != n or scen.horizon < horizon_days:
+            raise DataError(f"{name} returned scenarios of shape {scen.values.shape} at {dates[j].date()}; "
+                            f"expected ({n}, >= {horizon_days}, {len(w)})")
+        out[j] = scen.portfolio_returns(w)[:, horizon_days - 1]
+        if not np.all(np.isfinite(out[j])):
+            raise NumericalError(f"{name} produced non-finite portfolio returns for the forecast at {dates[j].date()}")
+    return out
+
+
+def _realized(returns: pd.DataFrame, w: pd.Series, positions: np.ndarray, horizon_days: int) -> np.ndarray:
+    """Buy-and-hold portfolio simple return over rows p+1..p+horizon_days: ndarray (len(positions),)."""
+    cum = np.vstack([np.zeros((1, returns.shape[1])), np.cumsum(returns.to_numpy(), axis=0)])
+    log_sum = cum[positions + 1 + horizon_days] - cum[positions + 1]
+    return np.expm1(log_sum) @ w.to_numpy()

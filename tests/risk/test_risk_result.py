@@ -1,0 +1,98 @@
+"""BacktestResult: summary table, frames, figures; compare_backtests with DM and the MCS."""
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from risk_fakes import GaussianIID, gaussian_returns
+
+from finscore.risk import BacktestResult, backtest, compare_backtests
+
+matplotlib.use("Agg")
+
+SUMMARY_COLUMNS = [
+    "n_obs", "exceedances", "rate", "expected", "kupiec_lr", "kupiec_p", "christoffersen_lr_ind",
+    "christoffersen_p_ind", "lr_cc", "p_cc", "binomial_p", "traffic_light", "as_z1", "as_z1_p", "as_z2",
+    "as_z2_p", "as_z3", "as_z3_p", "mean_pinball", "mean_fz0",
+]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return gaussian_returns(400, n_assets=2, sigma=0.01, seed=11)
+
+
+def run(data, sigma, seed=0):
+    gen = GaussianIID(sigma=sigma).fit(data.iloc[:100])
+    return backtest(gen, data, "equal", data.index[100], context_length=50, n_scenarios=300, seed=seed, progress=False)
+
+
+@pytest.fixture(scope="module")
+def results(data):
+    return {"right": run(data, 0.01), "close": run(data, 0.011, seed=1), "narrow": run(data, 0.004, seed=2)}
+
+
+def test_summary_and_frames(results):
+    res = results["right"]
+    summary = res.summary(n_sim=200)
+    assert list(summary.columns) == SUMMARY_COLUMNS and summary.index.name == "level"
+    assert list(summary.index) == [0.95, 0.975, 0.99]
+    numeric = summary.drop(columns="traffic_light").to_numpy(dtype=float)
+    assert np.all(np.isfinite(numeric))
+    exc = res.exceedances
+    assert exc.shape == (res.n_obs, 3) and (exc.dtypes == bool).all()
+    assert (summary["exceedances"] == exc.sum()).all()
+    assert res.var.shape == res.es.shape == (res.n_obs, 3) and res.realized.name == "realized"
+    frame = res.to_frame()
+    assert list(frame.columns[:4]) == ["realized", "var_0.95", "es_0.95", "exceed_0.95"]
+    assert summary.equals(res.summary(n_sim=200))  # reproducible AS simulations
+    assert "BacktestResult(n_obs=299" in repr(res)
+
+
+@pytest.mark.parametrize("realized", [1.0, -0.9])
+def test_summary_with_zero_or_all_exceedances(results, realized):
+    res = results["right"]
+    edge = BacktestResult(res.var, res.es, pd.Series(realized, index=res.realized.index, name="realized"),
+                          res.scenario_returns, res.levels, 1, res.weights, res.metadata)
+    summary = edge.summary(n_sim=100)
+    assert (summary["exceedances"] == (0 if realized > 0 else res.n_obs)).all()
+    assert np.all(np.isfinite(summary.drop(columns="traffic_light").to_numpy(dtype=float)))
+    assert set(summary["traffic_light"]) == {"green" if realized > 0 else "red"}
+
+
+def test_figures(results):
+    import matplotlib.pyplot as plt
+
+    res = results["right"]
+    fig = res.plot(0.99)
+    ax = fig.axes[0]
+    assert "%" in ax.get_ylabel() and ax.get_xlabel() and ax.get_legend() is not None
+    assert len(ax.get_legend().get_texts()) == 4
+    fig2 = res.plot_traffic_light()
+    ax2 = fig2.axes[0]
+    assert "exceedances" in ax2.get_xlabel() and ax2.get_ylabel() == "VaR level"
+    assert [t.get_text() for t in ax2.get_legend().get_texts()] == ["green", "yellow", "red", "observed"]
+    plt.close("all")
+    with pytest.raises(ValueError, match="not backtested"):
+        res.plot(0.9)
+
+
+def test_compare_two_and_three(results):
+    two = compare_backtests({k: results[k] for k in ("right", "narrow")}, 0.99)
+    assert {"dm_p_narrow", "dm_stat_narrow", "mean_fz0", "mean_pinball", "exceedances"} <= set(two.columns)
+    assert "in_mcs" not in two.columns
+    assert two.loc["right", "dm_p_narrow"] == pytest.approx(two.loc["narrow", "dm_p_right"])
+    assert two.loc["right", "dm_stat_narrow"] < 0 and two.loc["right", "dm_p_narrow"] < 0.05
+    three = compare_backtests(results, 0.99, reps=200)
+    assert three.loc["right", "in_mcs"] and not three.loc["narrow", "in_mcs"]
+    pinball = compare_backtests(results, 0.975, loss="pinball", reps=200)
+    assert pinball.loc["narrow", "mean_pinball"] > pinball.loc["right", "mean_pinball"]
+
+
+def test_compare_errors(results):
+    with pytest.raises(ValueError, match="at least two"):
+        compare_backtests({"right": results["right"]}, 0.99)
+    with pytest.raises(ValueError, match="not backtested"):
+        compare_backtests(results, 0.9)
+    with pytest.raises(ValueError, match="loss must be"):
+        compare_backtests(results, 0.99, loss="mse")

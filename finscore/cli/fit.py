@@ -1,0 +1,35 @@
+"""``finscore fit``: train a ScoreGenerator on price data and save it."""
+
+from __future__ import annotations
+
+import argparse
+
+from finscore.cli._common import add_data_args, load_returns
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fit", help="train a score model on price data and save it")
+    add_data_args(p)
+    p.add_argument("--out", required=True, help="output directory for the checkpoint")
+    p.add_argument("--preset", default="default", choices=["default", "fast", "tiny"])
+    p.add_argument("--horizon", type=int, default=20)
+    p.add_argument("--context", type=int, default=60)
+    p.add_argument("--steps", type=int, default=None, help="training steps (overrides the preset)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--force", action="store_true", help="overwrite an existing checkpoint")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from finscore.generator import ScoreGenerator
+
+    returns = load_returns(args)
+    overrides = {} if args.steps is None else {"steps": args.steps}
+    gen = ScoreGenerator(args.horizon, args.context, args.preset, seed=args.seed, device=args.device, **overrides)
+    gen.fit(returns)
+    gen.save(args.out, overwrite=args.force)
+    best = gen.train_result_.history["val_loss"].min()
+    print(f"saved {args.out}: {len(gen.assets_)} assets, {returns.index[0].date()}..{returns.index[-1].date()}, "
+          f"best validation DSM loss {best:.4f}")
+    return 0

@@ -1,0 +1,101 @@
+"""ScoreNet: a conditional network over return windows with assets as tokens.
+
+A window ``u`` (B, H, d) becomes d asset tokens: each asset's H-day path (time on the feature axis,
+embedded by a shared linear map, i.e. a full-width temporal filter) concatenated with that asset's
+state features, plus one market token carrying the global state. Transformer blocks mix across assets
+(attention) and within tokens (MLP); every norm is modulated by ``emb = embed(log sigma) + embed(cond)``.
+Output: a per-asset H-day path (score form) or one scalar (energy form). Weights are shared across
+assets, so a model is defined for any number of assets (it is trained on the fit set's d).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from finscore.nets.layers import AdaBlock, FourierEmbedding, mlp
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Shape and capacity of a :class:`ScoreNet`.
+
+    horizon : days H per window; cond_dim : global features C (0: none); asset_cond_dim : per-asset
+    features Ca (0: none); width : token width W; depth : number of blocks; heads : attention heads;
+    dropout : dropout rate; energy : scalar energy head instead of a window output.
+    """
+
+    horizon: int
+    cond_dim: int = 0
+    asset_cond_dim: int = 0
+    width: int = 128
+    depth: int = 2
+    heads: int = 4
+    dropout: float = 0.0
+    energy: bool = False
+
+    def __post_init__(self) -> None:
+        if self.horizon < 1 or self.width < 1 or self.depth < 0 or self.cond_dim < 0 or self.asset_cond_dim < 0:
+            raise ValueError(f"invalid NetConfig {self}")
+        if self.width % self.heads:
+            raise ValueError(f"width ({self.width}) must be divisible by heads ({self.heads})")
+
+
+class ScoreNet(nn.Module):
+    """``F(u, c_noise, cond, asset_cond, cond_mask)``: (B, H, d) -> (B, H, d), or (B,) if ``energy``.
+
+    ``cond`` (B, C), ``asset_cond`` (B, d, Ca); ``cond_mask`` (B,) bool, False replaces both by learned
+    null embeddings (classifier-free guidance's unconditional branch).
+    """
+
+    def __init__(self, config: NetConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        w = c.width
+        self.noise_embed = nn.Sequential(FourierEmbedding(16), mlp(32, w, w))
+        self.cond_embed = mlp(c.cond_dim, w, w) if c.cond_dim else None
+        self.null_cond = nn.Parameter(torch.zeros(w))
+        self.null_asset = nn.Parameter(torch.zeros(max(c.asset_cond_dim, 1)))
+        self.stem = nn.Linear(c.horizon + c.asset_cond_dim, w)
+        self.market_token = nn.Parameter(torch.zeros(w))
+        self.blocks = nn.ModuleList(AdaBlock(w, c.heads, c.dropout) for _ in range(c.depth))
+        self.out_norm = nn.LayerNorm(w, elementwise_affine=False)
+        self.out_mod = nn.Linear(w, 2 * w)
+        self.head = nn.Linear(w, 1 if c.energy else c.horizon)
+        for layer in (self.out_mod, self.head):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, u: torch.Tensor, c_noise: torch.Tensor, cond: torch.Tensor | None = None,
+                asset_cond: torch.Tensor | None = None, cond_mask: torch.Tensor | None = None) -> torch.Tensor:
+        c = self.config
+        b, h, d = u.shape
+        if h != c.horizon:
+            raise ValueError(f"window has {h} days but the network was built for horizon={c.horizon}")
+        keep = None if cond_mask is None else cond_mask.reshape(b, 1).to(u.dtype)
+        emb = self.noise_embed(c_noise)
+        if self.cond_embed is not None:
+            if cond is None:
+                raise ValueError(f"this network needs cond of shape ({b}, {c.cond_dim})")
+            ce = self.cond_embed(cond)
+            emb = emb + (ce if keep is None else keep * ce + (1 - keep) * self.null_cond)
+        else:
+            emb = emb + self.null_cond
+        tokens = u.transpose(1, 2)  # (B, d, H)
+        if c.asset_cond_dim:
+            if asset_cond is None or asset_cond.shape != (b, d, c.asset_cond_dim):
+                got = None if asset_cond is None else tuple(asset_cond.shape)
+                raise ValueError(f"asset_cond must have shape ({b}, {d}, {c.asset_cond_dim}), got {got}")
+            if keep is not None:
+                asset_cond = keep[:, :, None] * asset_cond + (1 - keep[:, :, None]) * self.null_asset
+            tokens = torch.cat([tokens, asset_cond], dim=-1)
+        x = torch.cat([self.market_token.expand(b, 1, -1), self.stem(tokens)], dim=1)  # (B, 1 + d, W)
+        for block in self.blocks:
+            x = block(x, emb)
+        shift, scale = self.out_mod(nn.functional.silu(emb))[:, None].chunk(2, dim=-1)
+        x = self.out_norm(x) * (1 + scale) + shift
+        if c.energy:
+            return self.head(x).squeeze(-1).sum(1)  # (B,)
+        return self.head(x[:, 1:]).transpose(1, 2)  # (B, H, d)

@@ -1,0 +1,88 @@
+"""The trainer learns a Gaussian's exact denoiser, is deterministic, resumes bit-identically, and stops on request."""
+
+import math
+
+import pytest
+import torch
+
+from finscore.diffusion import Denoiser, DSMLoss, LogNormalSigma
+from finscore.nets import NetConfig, ScoreNet
+from finscore.train import TrainConfig, train
+
+H, D = 2, 2
+COV = torch.tensor([[1.0, 0.6, 0.2, 0.0], [0.6, 1.0, 0.3, 0.1], [0.2, 0.3, 1.0, -0.4], [0.0, 0.1, -0.4, 1.0]])
+
+
+def _data(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(n, H * D, generator=g) @ torch.linalg.cholesky(COV).T).reshape(n, H, D)
+
+
+def _model(energy=False, seed=0):
+    torch.manual_seed(seed)
+    return Denoiser(ScoreNet(NetConfig(horizon=H, width=32, depth=1, heads=2, energy=energy)), energy=energy)
+
+
+LOSS = DSMLoss(LogNormalSigma(-0.4, 1.2), weighting="edm", p_uncond=0.0)
+
+
+@pytest.mark.parametrize("energy", [False, True])
+def test_learns_the_exact_gaussian_denoiser(energy):
+    model = _model(energy)
+    cfg = TrainConfig(steps=400, batch_size=256, lr=3e-3, eval_every=100, warmup=20)
+    res = train(model, LOSS, {"x": _data(4000, 0)}, {"x": _data(500, 1)}, cfg, progress=False)
+    model.load_state_dict(res.state_dict)
+    model.eval()
+    x0 = _data(2000, 2)
+    for s in (0.3, 1.0, 3.0):
+        xt = x0 + s * torch.randn(x0.shape, generator=torch.Generator().manual_seed(3))
+        gain = COV @ torch.linalg.inv(COV + s * s * torch.eye(4))
+        exact = (xt.reshape(-1, 4) @ gain.T).reshape(xt.shape)
+        post_var = float(torch.trace(COV - gain @ COV)) / 4
+        with torch.no_grad() if not energy else torch.enable_grad():
+            pred = model(xt, torch.full((2000,), s)).detach()
+        excess = float(((pred - exact) ** 2).mean()) / post_var
+        # an untrained (zero) net has excess ~ 0.3-1.0 here (it ignores the correlations); a trained one < 0.15
+        assert excess < 0.15, (s, excess)
+    assert list(res.history.columns) == ["step", "train_loss", "lr", "val_loss"]
+    assert res.history["val_loss"].iloc[-1] < res.history["val_loss"].iloc[0] + 0.02
+
+
+def test_deterministic_given_the_seed():
+    cfg = TrainConfig(steps=30, batch_size=64, eval_every=30)
+    a = train(_model(), LOSS, {"x": _data(500, 0)}, None, cfg, seed=5, progress=False)
+    b = train(_model(), LOSS, {"x": _data(500, 0)}, None, cfg, seed=5, progress=False)
+    c = train(_model(), LOSS, {"x": _data(500, 0)}, None, cfg, seed=6, progress=False)
+    assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
+    assert not all(torch.equal(a.state_dict[k], c.state_dict[k]) for k in a.state_dict)
+    assert math.isnan(a.best_val_loss) and a.steps_run == 30
+
+
+def test_resume_continues_bit_identically(tmp_path):
+    data, val = {"x": _data(500, 0)}, {"x": _data(100, 1)}
+    full = train(_model(), LOSS, data, val, TrainConfig(steps=40, batch_size=32, eval_every=10), progress=False)
+    stop_at_20 = lambda step, logs: step == 20  # noqa: E731 - simulate an interruption after the 2nd evaluation
+    first = train(_model(), LOSS, data, val, TrainConfig(steps=40, batch_size=32, eval_every=10), progress=False,
+                  checkpoint_dir=tmp_path, callback=stop_at_20)
+    assert first.steps_run == 20 and first.stopped_early
+    rest = train(_model(seed=99), LOSS, data, val, TrainConfig(steps=40, batch_size=32, eval_every=10),
+                 progress=False, checkpoint_dir=tmp_path, resume=True)
+    assert rest.steps_run == 20
+    assert all(torch.equal(full.state_dict[k], rest.state_dict[k]) for k in full.state_dict)
+    assert rest.history["step"].tolist() == [10, 20, 30, 40]
+
+
+def test_resume_without_state_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no training state"):
+        train(_model(), LOSS, {"x": _data(50, 0)}, None, TrainConfig(steps=2), progress=False,
+              checkpoint_dir=tmp_path, resume=True)
+
+
+def test_bad_data_is_rejected():
+    x = _data(50, 0)
+    x[3, 1, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"train_data\['x'\] contains NaN"):
+        train(_model(), LOSS, {"x": x}, None, TrainConfig(steps=2), progress=False)
+    with pytest.raises(ValueError, match="has 49 rows"):
+        train(_model(), LOSS, {"x": _data(50, 0), "cond": torch.zeros(49, 2)}, None, TrainConfig(steps=2),
+              progress=False)

@@ -16,3 +16,12 @@ def sp500_returns():
     from finscore.data import load_prices, to_returns
 
     return to_returns(load_prices("sp500", start="2005-01-01", end="2016-12-31"))
+
+
+@pytest.fixture(scope="session")
+def tiny_generator(sp500_returns):
+    """A ScoreGenerator (tiny preset) fitted on 5 assets, 2009-2014: a few seconds on one thread."""
+    from finscore.generator import ScoreGenerator
+
+    returns = sp500_returns.loc["2009-01-01":"2014-12-31"].iloc[:, :5]
+    return ScoreGenerator(horizon=10, context=60, preset="tiny", progress=False).fit(returns)

@@ -1,0 +1,154 @@
+"""Out-of-sample quality of ScoreGenerator vs GARCH and the Gaussian copula (issue 9 protocol).
+
+Protocol (stated once, here): fit on embedded data up to 2016-12-31; model selection on
+2017-01-01..2018-12-31 (``--period val``); the reported figures on 2019-01-01..end of data
+(``--period report``, includes March 2020). H = 20-day paths at every 5th trading day, 500
+scenarios per date; 1-day VaR backtest of the equal-weight book on every day of the period
+(500 scenarios per day). Baselines are fitted once on the same training data and filtered
+through the context with fixed parameters (no re-fitting), exactly like ScoreGenerator.
+
+Usage::
+
+    python benchmarks/quality.py --period val --seeds 0 1 2 --tag default
+    python benchmarks/quality.py --period val --seeds 0 --tag small -o width=64 -o depth=1
+
+Writes benchmarks/results/quality_<data>_<period>_<tag>.csv (one row per generator and seed)
+and appends a line to benchmarks/results/quality_log.csv. Baseline rows are cached per
+(data, period) in benchmarks/results/baselines_<data>_<period>.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from finscore import load_prices, to_returns
+from finscore.baselines import GARCH, GaussianCopula
+from finscore.generator import ScoreGenerator
+from finscore.risk import backtest
+from finscore.validation import evaluate
+
+TRAIN_END = "2016-12-31"
+PERIODS = {"val": ("2017-01-01", "2018-12-31"), "report": ("2019-01-01", None)}
+RESULTS = Path(__file__).parent / "results"
+
+
+def _value(s: str):
+    try:
+        return ast.literal_eval(s)
+    except (ValueError, SyntaxError):
+        return s
+
+
+def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n):
+    start, end = PERIODS[period]
+    t0 = time.perf_counter()
+    ev = evaluate({name: gen}, returns, train_end=TRAIN_END, test_start=start, test_end=end, horizon=20,
+                  stride=stride, n_scenarios=n, seed=seed, fit=fit, progress=False)
+    t_eval = time.perf_counter() - t0
+    col = ev.table[name]
+    row = {"generator": name, "seed": seed, **{f"score.{k}": v for k, v in col["score"].items()},
+           **{f"dist.{k}": v for k, v in col["distance"].items()}}
+    bt = backtest(gen, returns.loc[:end] if end else returns, "equal", start, levels=(0.95, 0.99), horizon_days=1,
+                  n_scenarios=var_n, seed=seed, progress=False)
+    summ = bt.summary(n_sim=200)
+    for lv in (0.95, 0.99):
+        r = summ.loc[lv]
+        row.update({f"var{int(lv * 100)}.rate": r["rate"], f"var{int(lv * 100)}.kupiec_p": r["kupiec_p"],
+                    f"var{int(lv * 100)}.p_ind": r["christoffersen_p_ind"], f"var{int(lv * 100)}.p_cc": r["p_cc"],
+                    f"var{int(lv * 100)}.pinball": r["mean_pinball"]})
+    row["seconds_eval"] = t_eval
+    row["seconds_total"] = time.perf_counter() - t0
+    return row
+
+
+def baselines(data, returns, period, *, n, stride, var_n, refresh=False):
+    path = RESULTS / f"baselines_{data}_{period}.csv"
+    if path.exists() and not refresh:
+        return pd.read_csv(path)
+    train = returns.loc[:TRAIN_END]
+    rows = []
+    for name, gen in (("garch", GARCH()), ("copula", GaussianCopula())):
+        gen.fit(train)
+        rows.append(score_generator(name, gen, returns, period, 0, n=n, stride=stride, fit=False, var_n=var_n))
+        print(f"{name}: ES {rows[-1]['score.energy_score']:.4f} CRPS {rows[-1]['score.crps']:.5f}", flush=True)
+    out = pd.DataFrame(rows)
+    out.to_csv(path, index=False)
+    return out
+
+
+def wins(model: pd.Series, base: pd.Series) -> int:
+    keys = [k for k in model.index if k.startswith("dist.")]
+    return int(sum(model[k] < base[k] for k in keys))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="sp500")
+    p.add_argument("--period", choices=sorted(PERIODS), default="val")
+    p.add_argument("--preset", default="default")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("-o", "--override", action="append", default=[], help="ScoreConfig field=value")
+    p.add_argument("--tag", default="default")
+    p.add_argument("--n", type=int, default=500)
+    p.add_argument("--stride", type=int, default=5)
+    p.add_argument("--var-n", type=int, default=500)
+    p.add_argument("--sample", default="", help="sampling overrides for ScoreGenerator.sample, e.g. steps=32")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--refresh-baselines", action="store_true")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    overrides = dict(kv.split("=", 1) for kv in args.override)
+    overrides = {k: _value(v) for k, v in overrides.items()}
+    returns = to_returns(load_prices(args.data))
+    base = baselines(args.data, returns, args.period, n=args.n, stride=args.stride, var_n=args.var_n,
+                     refresh=args.refresh_baselines)
+    rows = []
+    for seed in args.seeds:
+        t0 = time.perf_counter()
+        gen = ScoreGenerator(preset=args.preset, seed=seed, progress=False, **overrides)
+        gen.fit(returns.loc[:TRAIN_END])
+        fit_s = time.perf_counter() - t0
+        row = score_generator("finscore", gen, returns, args.period, seed, n=args.n, stride=args.stride, fit=False,
+                              var_n=args.var_n)
+        row.update(seconds_fit=fit_s, best_step=gen.train_result_.best_step,
+                   best_val_dsm=gen.train_result_.best_val_loss)
+        rows.append(row)
+        g, c = base.set_index("generator").loc["garch"], base.set_index("generator").loc["copula"]
+        r = pd.Series(row)
+        print(f"seed {seed}: ES {row['score.energy_score']:.4f} (garch {g['score.energy_score']:.4f}, "
+              f"copula {c['score.energy_score']:.4f}) CRPS {row['score.crps']:.5f} (garch {g['score.crps']:.5f}) "
+              f"VaR95 {row['var95.rate']:.3f} VaR99 {row['var99.rate']:.3f} pinball99 {row['var99.pinball']:.6f} "
+              f"(garch {g['var99.pinball']:.6f}) wins vs copula {wins(r, c)}, vs garch {wins(r, g)}; "
+              f"fit {fit_s:.0f}s total {time.perf_counter() - t0:.0f}s", flush=True)
+    out = pd.concat([base, pd.DataFrame(rows)], ignore_index=True)
+    out.insert(0, "tag", args.tag)
+    out["overrides"] = json.dumps(overrides)
+    out.to_csv(RESULTS / f"quality_{args.data}_{args.period}_{args.tag}.csv", index=False)
+    model = pd.DataFrame(rows)
+    summary = {"date": time.strftime("%Y-%m-%d %H:%M"), "tag": args.tag, "data": args.data, "period": args.period,
+               "preset": args.preset, "overrides": json.dumps(overrides), "seeds": " ".join(map(str, args.seeds)),
+               "machine": f"{platform.machine()} {torch.get_num_threads()} threads",
+               **{f"{k}_mean": model[k].mean() for k in ("score.energy_score", "score.crps", "var95.rate",
+                                                           "var99.rate", "var99.pinball")},
+               "es_std": model["score.energy_score"].std(ddof=0),
+               "wins_copula": np.mean([wins(r, base.set_index("generator").loc["copula"]) for _, r in model.iterrows()]),
+               "wins_garch": np.mean([wins(r, base.set_index("generator").loc["garch"]) for _, r in model.iterrows()]),
+               "command": " ".join(["python", "benchmarks/quality.py", *(argv or sys.argv[1:])])}
+    log = RESULTS / "quality_log.csv"
+    pd.DataFrame([summary]).to_csv(log, mode="a", header=not log.exists(), index=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

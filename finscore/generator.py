@@ -1,0 +1,289 @@
+"""ScoreGenerator: data windows + conditional score model + sampler behind fit / sample."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from finscore._rng import as_generator
+from finscore._typing import Seed
+from finscore.conditioning import state_features
+from finscore.errors import CheckpointError, DataError, NumericalError
+from finscore.presets import ScoreConfig, resolve_config
+from finscore.protocol import BaseGenerator, _check_n_horizon
+from finscore.scenarios import Scenarios
+
+CHECKPOINT_FORMAT = "finscore.ScoreGenerator/1"
+
+
+class ScoreGenerator(BaseGenerator):
+    """Conditional score-based diffusion generator of H-day return paths.
+
+    Parameters
+    ----------
+    horizon : days per generated window H (longer horizons are rolled out autoregressively).
+    context : days of history L the condition is built from (``min_context``).
+    preset : "default", "fast" or "tiny"; fills every hyperparameter of :class:`~finscore.presets.ScoreConfig`.
+    seed : training seed.
+    device : "auto" (CUDA when present), "cpu" or "cuda".
+    progress : show progress bars.
+    **overrides : any :class:`~finscore.presets.ScoreConfig` field, overriding the preset.
+
+    Fitted attributes
+    -----------------
+    config_, model_, assets_, scale_ (target scale), long_run_vol_, cond_stats_, sigma_max_,
+    history_ (last ``context`` rows), train_result_, fingerprint_.
+    """
+
+    def __init__(self, horizon: int = 20, context: int = 60, preset: str = "default", *, seed: int = 0,
+                 device: str = "auto", progress: bool = True, **overrides: Any) -> None:
+        self.horizon = horizon
+        self.context = context
+        self.preset = preset
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+        self.overrides = overrides
+        resolve_config(preset, horizon, context, overrides)  # validate early
+
+    def get_params(self) -> dict[str, Any]:
+        return {"horizon": self.horizon, "context": self.context, "preset": self.preset, "seed": self.seed,
+                "device": self.device, **self.overrides}
+
+    @property
+    def min_context(self) -> int:  # type: ignore[override]
+        return self.context
+
+    # ----------------------------------------------------------------- fit
+    def _fit(self, returns: pd.DataFrame) -> None:
+        from finscore.model import build_denoiser, fit_denoiser
+
+        cfg = resolve_config(self.preset, self.horizon, self.context, self.overrides)
+        L, H = cfg.context, cfg.horizon
+        values = returns.to_numpy(np.float64)
+        n_windows = len(values) - L - H + 1
+        if n_windows < 50:
+            raise DataError(
+                f"returns have {len(values)} rows: with context={L} and horizon={H} that is {max(n_windows, 0)} "
+                f"training windows; at least 50 are needed (about {L + H + 49} rows)"
+            )
+        n_val = int(round(cfg.val_fraction * n_windows))
+        n_train = n_windows - n_val - (H if n_val else 0)  # gap of H: no target overlap with validation
+        train_rows = values[: n_train + L + H - 1]
+        self.long_run_vol_ = np.sqrt(np.mean(train_rows**2, axis=0)) + 1e-8
+        self.long_run_market_vol_ = float(np.sqrt(np.mean(train_rows.mean(axis=1) ** 2)) + 1e-8)
+        ctx, tgt = _windows(values, L, H)
+        cond, acond, scale = self._state(ctx)
+        x = tgt / scale[:, None, :]
+        self.scale_ = float(np.std(x[:n_train]))
+        x = x / self.scale_
+        self.cond_stats_ = _Standardizer.fit(cond[:n_train], acond[:n_train])
+        cond, acond = self.cond_stats_.apply(cond, acond)
+        data = {"x": x, "cond": cond, "asset_cond": acond}
+        train = {k: torch.as_tensor(v[:n_train], dtype=torch.float32) for k, v in data.items()}
+        val = {k: torch.as_tensor(v[-n_val:], dtype=torch.float32) for k, v in data.items()} if n_val else None
+        self.config_ = cfg
+        self.model_, self.sigma_max_ = build_denoiser(cfg, train, cond.shape[1], acond.shape[2], seed=self.seed)
+        self.train_result_ = fit_denoiser(self.model_, cfg, train, val, seed=self.seed, device=self.device,
+                                          progress=self.progress)
+        self.fingerprint_ = data_fingerprint(returns)
+        self.fit_start_ = returns.index[0]
+
+    def _state(self, ctx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        cfg = getattr(self, "config_", None) or resolve_config(self.preset, self.horizon, self.context, self.overrides)
+        return state_features(ctx, self.long_run_vol_, self.long_run_market_vol_, cfg.state)
+
+    # -------------------------------------------------------------- sample
+    def sample(self, n: int, horizon: int | None = None, context: pd.DataFrame | None = None, seed: Seed = None, *,
+               sampler: str | None = None, steps: int | None = None, guidance=None, refine: str | None = None,
+               guidance_scale: float | None = None) -> Scenarios:
+        """Draw ``n`` paths of ``horizon`` days (default: the trained H) after ``context``.
+
+        Parameters
+        ----------
+        n : number of scenarios.
+        horizon : days per path; above the trained H the paths are rolled out autoregressively
+            (each generated window becomes the context of the next).
+        context : DataFrame (>= ``context`` rows, n_assets) of recent daily log returns; the last
+            ``context`` rows are used. Default: the end of the training data.
+        seed : int, numpy Generator or None.
+        sampler : "euler", "pc", "langevin" or "ode" (default: the config's).
+        steps : number of noise levels (default: the config's ``sample_steps``).
+        guidance : a :class:`~finscore.stress.VaRGuidance` for stress scenarios, or None.
+        refine : None or "mala" / "ula": EBM refinement at the smallest noise level (energy models only).
+        guidance_scale : classifier-free guidance weight (default: the config's).
+
+        Returns
+        -------
+        Scenarios of shape (n, horizon, n_assets) of daily log returns.
+        """
+        self._check_fitted()
+        horizon = self.config_.horizon if horizon is None else horizon
+        n, horizon = _check_n_horizon(n, horizon)
+        ctx = self._resolve_context(context)
+        out = self._forecast([ctx], n, horizon, as_generator(seed), sampler, steps, guidance, refine, guidance_scale)
+        return self._wrap(out.values[0], ctx, seed, **out.meta)
+
+    def sample_many(self, n: int, horizon: int | None, contexts: Sequence[pd.DataFrame], seed: Seed = None,
+                    **kwargs: Any) -> list[Scenarios]:
+        """Forecast ``n`` paths for each context in one batched pass (used by backtests and validation)."""
+        self._check_fitted()
+        horizon = self.config_.horizon if horizon is None else horizon
+        n, horizon = _check_n_horizon(n, horizon)
+        ctxs = [self._resolve_context(c) for c in contexts]
+        if not ctxs:
+            return []
+        out = self._forecast(ctxs, n, horizon, as_generator(seed), kwargs.get("sampler"), kwargs.get("steps"),
+                             kwargs.get("guidance"), kwargs.get("refine"), kwargs.get("guidance_scale"))
+        return [self._wrap(v, c, seed, **out.meta) for v, c in zip(out.values, ctxs)]
+
+    def _sample(self, n, horizon, context, seed):  # pragma: no cover - sample() is overridden
+        raise NotImplementedError
+
+    def _forecast(self, ctxs, n, horizon, rng, sampler, steps, guidance, refine, guidance_scale):
+        from finscore.model import SamplingPlan, generate
+
+        cfg = self.config_
+        plan = SamplingPlan(
+            sampler=sampler or cfg.sampler, steps=steps or cfg.sample_steps,
+            guidance_scale=cfg.guidance_scale if guidance_scale is None else guidance_scale,
+            sigma_min=cfg.sigma_min, sigma_max=self.sigma_max_, batch=cfg.sample_batch, refine=refine,
+        )
+        L, H = cfg.context, cfg.horizon
+        hist = np.stack([c.to_numpy(np.float64)[-L:] for c in ctxs])  # (m, L, d)
+        hist = np.repeat(hist, n, axis=0)  # (m * n, L, d): each scenario carries its own context
+        pieces, meta = [], {}
+        done = 0
+        while done < horizon:
+            cond, acond, scale = self._state(hist)
+            cond, acond = self.cond_stats_.apply(cond, acond)
+            step_guidance = guidance if done == 0 else None
+            x, meta = generate(self.model_, plan, cond, acond, scale * self.scale_, H, rng, guidance=step_guidance,
+                               device=self.device, progress=self.progress and len(hist) > 4 * cfg.sample_batch)
+            r = x * scale[:, None, :] * self.scale_
+            if not np.all(np.isfinite(r)):
+                raise NumericalError("the sampler produced non-finite returns; try more steps or sampler='ode'")
+            pieces.append(r)
+            done += H
+            hist = np.concatenate([hist, r], axis=1)[:, -L:]
+        values = np.concatenate(pieces, axis=1)[:, :horizon]
+        meta.update(sampler=plan.sampler, steps=plan.steps, rollout=horizon > H)
+        return _Forecast(values.reshape(len(ctxs), n, horizon, -1), meta)
+
+    # ------------------------------------------------------------ save/load
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the fitted generator as ``path/model.safetensors`` + ``path/config.json``."""
+        from finscore.train import save_checkpoint
+
+        self._check_fitted()
+        tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in self.model_.state_dict().items()}
+        tensors["history"] = torch.from_numpy(np.array(self.history_.to_numpy(np.float64)))
+        meta = {
+            "format": CHECKPOINT_FORMAT,
+            "params": self.get_params(),
+            "config": self.config_.to_dict(),
+            "assets": list(self.assets_),
+            "history_dates": [d.isoformat() for d in self.history_.index],
+            "fit_start": self.fit_start_.isoformat(), "fit_end": self.fit_end_.isoformat(),
+            "scale": self.scale_, "long_run_vol": self.long_run_vol_.tolist(),
+            "long_run_market_vol": self.long_run_market_vol_, "sigma_max": self.sigma_max_,
+            "cond_stats": self.cond_stats_.to_dict(), "fingerprint": self.fingerprint_,
+            "n_cond": self.cond_stats_.n_cond, "n_asset_cond": self.cond_stats_.n_asset_cond,
+            "history_curve": self.train_result_.history.to_dict(orient="list"),
+            "train_summary": {k: v for k, v in vars(self.train_result_).items()
+                              if isinstance(v, (int, float, str)) and not k.startswith("_")},
+        }
+        save_checkpoint(path, tensors, meta, overwrite=overwrite)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "auto") -> "ScoreGenerator":
+        """Load a generator written by :meth:`save` (no unpickling: safetensors + JSON only)."""
+        from finscore.model import build_denoiser, restore_train_result
+        from finscore.train import load_checkpoint
+
+        tensors, meta = load_checkpoint(path)
+        if meta.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"{path} is not a ScoreGenerator checkpoint (format {meta.get('format')!r})")
+        try:
+            params = dict(meta["params"])
+            gen = cls(**{**params, "device": device})
+            gen.config_ = ScoreConfig.from_dict(meta["config"])
+            gen.assets_ = tuple(meta["assets"])
+            gen.scale_ = float(meta["scale"])
+            gen.long_run_vol_ = np.asarray(meta["long_run_vol"])
+            gen.long_run_market_vol_ = float(meta["long_run_market_vol"])
+            gen.cond_stats_ = _Standardizer.from_dict(meta["cond_stats"])
+            gen.fingerprint_ = meta["fingerprint"]
+            gen.fit_start_, gen.fit_end_ = pd.Timestamp(meta["fit_start"]), pd.Timestamp(meta["fit_end"])
+            gen.history_ = pd.DataFrame(tensors.pop("history").numpy(), columns=list(gen.assets_),
+                                        index=pd.DatetimeIndex(pd.to_datetime(meta["history_dates"]), name="date"))
+            gen.model_, gen.sigma_max_ = build_denoiser(gen.config_, None, meta["n_cond"], meta["n_asset_cond"],
+                                                        sigma_max=meta["sigma_max"])
+            state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+            gen.model_.load_state_dict(state, strict=True)
+        except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: checkpoint does not match a ScoreGenerator: {exc}") from exc
+        gen.model_.eval()
+        gen.train_result_ = restore_train_result(meta)
+        return gen
+
+
+class _Forecast:
+    def __init__(self, values: np.ndarray, meta: dict[str, Any]) -> None:
+        self.values, self.meta = values, meta
+
+
+class _Standardizer:
+    """Feature standardization fitted on training windows only."""
+
+    def __init__(self, mu_c, sd_c, mu_a, sd_a):
+        self.mu_c, self.sd_c, self.mu_a, self.sd_a = (np.asarray(v, dtype=np.float64) for v in (mu_c, sd_c, mu_a, sd_a))
+
+    @property
+    def n_cond(self) -> int:
+        return len(self.mu_c)
+
+    @property
+    def n_asset_cond(self) -> int:
+        return len(self.mu_a)
+
+    @classmethod
+    def fit(cls, cond: np.ndarray, acond: np.ndarray) -> "_Standardizer":
+        flat = acond.reshape(-1, acond.shape[-1])
+        return cls(cond.mean(0), cond.std(0) + 1e-6, flat.mean(0), flat.std(0) + 1e-6)
+
+    def apply(self, cond: np.ndarray, acond: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (cond - self.mu_c) / self.sd_c, (acond - self.mu_a) / self.sd_a
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"mu_c": self.mu_c.tolist(), "sd_c": self.sd_c.tolist(), "mu_a": self.mu_a.tolist(),
+                "sd_a": self.sd_a.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, list[float]]) -> "_Standardizer":
+        return cls(d["mu_c"], d["sd_c"], d["mu_a"], d["sd_a"])
+
+
+def _windows(values: np.ndarray, L: int, H: int) -> tuple[np.ndarray, np.ndarray]:
+    """All (context, target) windows with stride 1: (N, L, d) and (N, H, d), N = T - L - H + 1."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    win = sliding_window_view(values, L + H, axis=0).transpose(0, 2, 1)  # (N, L + H, d)
+    return np.ascontiguousarray(win[:, :L]), np.ascontiguousarray(win[:, L:])
+
+
+def data_fingerprint(returns: pd.DataFrame) -> dict[str, Any]:
+    """Identity of a training set: sha256 over dates, asset names and values."""
+    h = hashlib.sha256()
+    h.update(json.dumps(list(map(str, returns.columns))).encode())
+    h.update(returns.index.asi8.tobytes())
+    h.update(np.ascontiguousarray(returns.to_numpy(np.float64)).tobytes())
+    return {"sha256": h.hexdigest(), "start": returns.index[0].isoformat(), "end": returns.index[-1].isoformat(),
+            "n_dates": len(returns), "n_assets": returns.shape[1]}

@@ -1,0 +1,116 @@
+"""Glue between ScoreGenerator (numpy, pandas) and the torch pieces: build, train, generate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from finscore._device import resolve_device
+from finscore.presets import ScoreConfig
+
+
+def build_denoiser(cfg: ScoreConfig, train: dict[str, torch.Tensor] | None, n_cond: int, n_asset_cond: int,
+                   *, seed: int = 0, sigma_max: float | None = None):
+    """Network + EDM preconditioning for ``cfg``; sigma_max from the training windows unless given.
+
+    Returns
+    -------
+    (Denoiser, sigma_max)
+    """
+    from finscore.diffusion import Denoiser, sigma_max_from_data
+    from finscore.nets import NetConfig, ScoreNet
+
+    if sigma_max is None:
+        sigma_max = cfg.sigma_max or float(sigma_max_from_data(train["x"].numpy()))
+    torch.manual_seed(seed)
+    net = ScoreNet(NetConfig(horizon=cfg.horizon, cond_dim=n_cond, asset_cond_dim=n_asset_cond, width=cfg.width,
+                             depth=cfg.depth, heads=cfg.heads, dropout=cfg.dropout,
+                             energy=cfg.parameterization == "energy"))
+    model = Denoiser(net, sigma_data=1.0, energy=cfg.parameterization == "energy")
+    return model, float(sigma_max)
+
+
+def fit_denoiser(model, cfg: ScoreConfig, train: dict[str, torch.Tensor], val: dict[str, torch.Tensor] | None,
+                 *, seed: int, device: str, progress: bool):
+    """Train ``model`` in place with multi-scale DSM and return the TrainResult (EMA weights loaded)."""
+    from finscore.diffusion import DSMLoss, LogNormalSigma, LogUniformSigma
+    from finscore.train import TrainConfig, train as run_training
+
+    if cfg.train_sigma == "lognormal":
+        dist = LogNormalSigma(cfg.p_mean, cfg.p_std)
+    elif cfg.train_sigma == "loguniform":
+        dist = LogUniformSigma(cfg.sigma_min, model_sigma_max(model, cfg))
+    else:
+        raise ValueError(f"train_sigma must be 'lognormal' or 'loguniform', got {cfg.train_sigma!r}")
+    loss = DSMLoss(dist, weighting=cfg.weighting, p_uncond=cfg.p_uncond)
+    tcfg = TrainConfig(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                       ema_decay=cfg.ema_decay, eval_every=cfg.eval_every, patience=cfg.patience)
+    result = run_training(model, loss, train, val, tcfg, device=device, seed=seed, progress=progress)
+    model.load_state_dict(result.state_dict)
+    model.eval()
+    return result
+
+
+def model_sigma_max(model, cfg: ScoreConfig) -> float:
+    return float(cfg.sigma_max or 80.0)
+
+
+def restore_train_result(meta: dict[str, Any]):
+    """A light stand-in for the TrainResult of a loaded checkpoint (history curve and summary)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(history=pd.DataFrame(meta.get("history_curve", {})), **meta.get("train_summary", {}))
+
+
+@dataclass(frozen=True)
+class SamplingPlan:
+    """How to turn noise into windows: sampler name, number of noise levels, guidance, refinement."""
+
+    sampler: str
+    steps: int
+    guidance_scale: float
+    sigma_min: float
+    sigma_max: float
+    batch: int = 8192
+    refine: str | None = None
+
+
+def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, plain_scale: np.ndarray, horizon: int,
+             rng: np.random.Generator, *, guidance=None, device: str = "auto", progress: bool = False):
+    """Sample standardized windows (B, H, d) for B condition rows, in batches of ``plan.batch``.
+
+    ``plain_scale`` (B, d) maps a standardized window to daily log returns (x * scale), which
+    guidance needs to evaluate a portfolio loss in plain units.
+    """
+    from finscore.diffusion import ClassifierFreeGuidance, sigmas_karras
+    from finscore.sampling import get_sampler
+
+    dev = resolve_device(device)
+    model = model.to(dev)
+    sampler = get_sampler(plan.sampler)
+    sigmas = sigmas_karras(plan.steps, plan.sigma_min, plan.sigma_max).to(dev)
+    den = model if plan.guidance_scale == 1.0 else ClassifierFreeGuidance(model, plan.guidance_scale)
+    B, d = acond.shape[0], acond.shape[1]
+    out = np.empty((B, horizon, d), dtype=np.float64)
+    g = torch.Generator(device=dev)
+    g.manual_seed(int(rng.integers(0, 2**63 - 1)))
+    nfe = 0
+    info: dict[str, Any] = {}
+    for start in range(0, B, plan.batch):
+        sl = slice(start, min(start + plan.batch, B))
+        extra = {"cond": torch.as_tensor(cond[sl], dtype=torch.float32, device=dev),
+                 "asset_cond": torch.as_tensor(acond[sl], dtype=torch.float32, device=dev)}
+        x = torch.randn((sl.stop - sl.start, horizon, d), generator=g, device=dev) * sigmas[0]
+        denoiser = den
+        if guidance is not None:
+            denoiser, info = guidance.wrap(den, torch.as_tensor(plain_scale[sl], dtype=torch.float32, device=dev),
+                                           extra_args=extra, sampler=sampler, sigmas=sigmas, generator=g)
+        with torch.no_grad() if guidance is None else torch.enable_grad():
+            res = sampler(denoiser, x, sigmas, extra_args=extra, generator=g)
+        out[sl] = res.x.detach().double().cpu().numpy()
+        nfe = res.nfe
+    return out, {"nfe": nfe, **info}

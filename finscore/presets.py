@@ -1,0 +1,92 @@
+"""Configuration of :class:`~finscore.ScoreGenerator`: one frozen dataclass and named presets.
+
+A preset fills every field; explicit keyword arguments to ``ScoreGenerator`` override it.
+The ``default`` preset is the configuration selected by the out-of-sample ablations
+recorded in ``benchmarks/quality.md``; ``fast`` trades a little quality for a
+two-minute fit on a 2-core CPU; ``tiny`` exists for tests and smoke runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from finscore.conditioning import StateSpec
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """Every hyperparameter of a ScoreGenerator (see the README's model card for their meaning)."""
+
+    horizon: int = 20
+    context: int = 60
+    state: StateSpec = field(default_factory=StateSpec)
+    # network
+    width: int = 128
+    depth: int = 2
+    heads: int = 4
+    dropout: float = 0.0
+    parameterization: str = "score"  # "score" or "energy" (score = -grad E)
+    # noise schedule and loss
+    sigma_min: float = 0.01
+    sigma_max: float | None = None  # None: set from the largest distance between training windows
+    train_sigma: str = "lognormal"  # "lognormal" (EDM) or "loguniform"
+    p_mean: float = -0.4
+    p_std: float = 1.2
+    weighting: str = "edm"  # "sigma2" (NCSN lambda = sigma^2) or "edm"
+    p_uncond: float = 0.1
+    # training
+    steps: int = 3000
+    batch_size: int = 256
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    ema_decay: float = 0.999
+    eval_every: int = 250
+    patience: int = 6
+    val_fraction: float = 0.15
+    # sampling
+    sampler: str = "ode"
+    sample_steps: int = 24
+    guidance_scale: float = 1.0  # classifier-free guidance weight; 1 = plain conditional
+    sample_batch: int = 8192
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ScoreConfig":
+        d = dict(d)
+        state = d.pop("state", {})
+        state = StateSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in state.items()})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown ScoreConfig fields: {unknown}")
+        return cls(state=state, **d)
+
+
+PRESETS: dict[str, ScoreConfig] = {
+    "default": ScoreConfig(),
+    "fast": ScoreConfig(steps=1200, eval_every=200, width=96, depth=2, sample_steps=16),
+    "tiny": ScoreConfig(steps=150, eval_every=50, width=32, depth=1, heads=2, batch_size=128, sample_steps=8,
+                        patience=100),
+}
+
+
+def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str, Any]) -> ScoreConfig:
+    """Preset ``preset`` with ``horizon``, ``context`` and explicit overrides applied."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+    known = {f.name for f in fields(ScoreConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise TypeError(f"unknown ScoreGenerator arguments {unknown}; valid: {sorted(known)}")
+    cfg = replace(PRESETS[preset], horizon=horizon, context=context, **overrides)
+    if cfg.horizon < 1 or cfg.context < max(cfg.state.vol_windows):
+        raise ValueError(
+            f"horizon must be >= 1 and context >= {max(cfg.state.vol_windows)} days (the longest volatility window); "
+            f"got horizon={cfg.horizon}, context={cfg.context}"
+        )
+    if cfg.parameterization not in ("score", "energy"):
+        raise ValueError(f"parameterization must be 'score' or 'energy', got {cfg.parameterization!r}")
+    return cfg

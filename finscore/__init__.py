@@ -24,6 +24,7 @@ _EXPORTS = {
     "HistoricalSimulation": "finscore.baselines",
     "backtest": "finscore.risk",
     "evaluate": "finscore.validation",
+    "write_pdf": "finscore.report",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -92,6 +92,8 @@ class ScoreGenerator(BaseGenerator):
         self.model_, self.sigma_max_ = build_denoiser(cfg, train, cond.shape[1], acond.shape[2], seed=self.seed)
         self.train_result_ = fit_denoiser(self.model_, cfg, train, val, seed=self.seed, device=self.device,
                                           progress=self.progress)
+        self.loss_per_sigma_ = _loss_per_sigma(self.model_, val if val is not None else train, cfg.sigma_min,
+                                               self.sigma_max_)
         self.fingerprint_ = data_fingerprint(returns)
         self.fit_start_ = returns.index[0]
 
@@ -194,6 +196,7 @@ class ScoreGenerator(BaseGenerator):
             "scale": self.scale_, "long_run_vol": self.long_run_vol_.tolist(),
             "long_run_market_vol": self.long_run_market_vol_, "sigma_max": self.sigma_max_,
             "cond_stats": self.cond_stats_.to_dict(), "fingerprint": self.fingerprint_,
+            "loss_per_sigma": self.loss_per_sigma_,
             "n_cond": self.cond_stats_.n_cond, "n_asset_cond": self.cond_stats_.n_asset_cond,
             "history_curve": self.train_result_.history.to_dict(orient="list"),
             "train_summary": {k: v for k, v in vars(self.train_result_).items()
@@ -221,6 +224,7 @@ class ScoreGenerator(BaseGenerator):
             gen.long_run_market_vol_ = float(meta["long_run_market_vol"])
             gen.cond_stats_ = _Standardizer.from_dict(meta["cond_stats"])
             gen.fingerprint_ = meta["fingerprint"]
+            gen.loss_per_sigma_ = meta.get("loss_per_sigma")
             gen.fit_start_, gen.fit_end_ = pd.Timestamp(meta["fit_start"]), pd.Timestamp(meta["fit_end"])
             gen.history_ = pd.DataFrame(tensors.pop("history").numpy(), columns=list(gen.assets_),
                                         index=pd.DatetimeIndex(pd.to_datetime(meta["history_dates"]), name="date"))
@@ -269,6 +273,17 @@ class _Standardizer:
     @classmethod
     def from_dict(cls, d: dict[str, list[float]]) -> "_Standardizer":
         return cls(d["mu_c"], d["sd_c"], d["mu_a"], d["sd_a"])
+
+
+def _loss_per_sigma(model, data: dict[str, torch.Tensor], sigma_min: float, sigma_max: float) -> dict[str, list]:
+    """DSM loss of the fitted model at 12 geometric noise levels on (up to 2000) held-out windows."""
+    from finscore.diffusion import loss_per_sigma, sigmas_geometric
+
+    dev = next(model.parameters()).device
+    part = {k: v[-2000:].to(dev) for k, v in data.items()}
+    sig = sigmas_geometric(12, sigma_min, sigma_max, append_zero=False)
+    loss = loss_per_sigma(model, part.pop("x"), sig.float(), generator=torch.Generator(dev).manual_seed(0), **part)
+    return {"sigma": sig.tolist(), "loss": loss.tolist()}
 
 
 def _windows(values: np.ndarray, L: int, H: int) -> tuple[np.ndarray, np.ndarray]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from finscore.cli._common import add_data_args, load_returns
 
@@ -23,11 +24,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from finscore.generator import ScoreGenerator
+    import torch
 
+    from finscore.train.distributed import init_from_env
+
+    rank, world = init_from_env()  # under torchrun: data-parallel training, rank 0 saves
     returns = load_returns(args)
     overrides = {} if args.steps is None else {"steps": args.steps}
     gen = ScoreGenerator(args.horizon, args.context, args.preset, seed=args.seed, device=args.device, **overrides)
+    if world > 1 and args.device == "auto" and torch.cuda.is_available():
+        gen.device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
     gen.fit(returns)
+    if rank != 0:
+        return 0
     gen.save(args.out, overwrite=args.force)
     best = gen.train_result_.history["val_loss"].min()
     print(f"saved {args.out}: {len(gen.assets_)} assets, {returns.index[0].date()}..{returns.index[-1].date()}, "

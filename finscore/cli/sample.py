@@ -13,7 +13,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sampler", default=None, choices=["euler", "pc", "langevin", "ode"])
     p.add_argument("--steps", type=int, default=None, help="number of noise levels")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="Parquet file")
+    p.add_argument("--out", required=True, help="Parquet file (or, with --shards, a directory of part files)")
+    p.add_argument("--shards", type=int, default=None,
+                   help="write a sharded Parquet dataset: the shard is the unit of randomness, so the output "
+                        "is identical for any number of workers")
+    p.add_argument("--engine", default="local", choices=["local", "dask", "ray"], help="engine running the shards")
+    p.add_argument("--workers", type=int, default=2, help="local/dask worker processes")
+    p.add_argument("--chunk", type=int, default=50_000, help="scenarios per write within a shard (memory bound)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=run)
 
@@ -21,6 +27,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from finscore.generator import ScoreGenerator
 
+    if args.shards is not None:
+        from finscore.sharding import sample_sharded
+
+        kw = {k: v for k, v in (("sampler", args.sampler), ("steps", args.steps)) if v is not None}
+        parts = sample_sharded(args.model, args.n, args.out, horizon=args.horizon, shards=args.shards,
+                               engine=args.engine, workers=args.workers, seed=args.seed, chunk=args.chunk,
+                               overwrite=args.force, **kw)
+        print(f"wrote {len(parts)} part files with {args.n} scenarios to {args.out}")
+        return 0
     gen = ScoreGenerator.load(args.model)
     scen = gen.sample(args.n, args.horizon, seed=args.seed, sampler=args.sampler, steps=args.steps)
     scen.to_parquet(args.out, overwrite=args.force)

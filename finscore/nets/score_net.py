@@ -57,7 +57,7 @@ class ScoreNet(nn.Module):
         self.noise_embed = nn.Sequential(FourierEmbedding(16), mlp(32, w, w))
         self.cond_embed = mlp(c.cond_dim, w, w) if c.cond_dim else None
         self.null_cond = nn.Parameter(torch.zeros(w))
-        self.null_asset = nn.Parameter(torch.zeros(max(c.asset_cond_dim, 1)))
+        self.null_asset = nn.Parameter(torch.zeros(c.asset_cond_dim)) if c.asset_cond_dim else None
         self.stem = nn.Linear(c.horizon + c.asset_cond_dim, w)
         self.market_token = nn.Parameter(torch.zeros(w))
         self.blocks = nn.ModuleList(AdaBlock(w, c.heads, c.dropout) for _ in range(c.depth))

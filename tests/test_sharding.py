@@ -1,0 +1,42 @@
+"""Sharded generation: the dataset depends on (n, shards, seed) only, never on the number of workers."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from finscore.scenarios import Scenarios
+from finscore.sharding import plan_shards, sample_sharded
+
+
+def test_plan_shards_splits_and_seeds():
+    plan = plan_shards(10, 3, seed=7)
+    assert [s.n for s in plan] == [4, 3, 3] and [s.offset for s in plan] == [0, 4, 7]
+    again = plan_shards(10, 3, seed=7)
+    assert [s.seed.generate_state(2).tolist() for s in plan] == [s.seed.generate_state(2).tolist() for s in again]
+    with pytest.raises(ValueError, match="cannot exceed"):
+        plan_shards(2, 3)
+    with pytest.raises(ValueError, match="shards must be a positive integer"):
+        plan_shards(2, 0)
+
+
+def test_output_is_identical_for_any_number_of_workers(tiny_generator, tmp_path):
+    model = tmp_path / "model"
+    tiny_generator.save(model)
+    kw = dict(shards=3, seed=11, chunk=70, progress=False, sampler="euler", steps=4, device="cpu")
+    one = sample_sharded(model, 300, tmp_path / "w1", workers=1, **kw)
+    two = sample_sharded(model, 300, tmp_path / "w2", workers=2, **kw)
+    assert [p.name for p in one] == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    a, b = pd.read_parquet(tmp_path / "w1"), pd.read_parquet(tmp_path / "w2")
+    assert a.shape == (300 * 10, 5) and a.equals(b)
+    assert sorted(a.index.get_level_values("scenario").unique()) == list(range(300))  # global ids, no overlap
+    part = Scenarios.from_parquet(one[1])  # each part is a readable Scenarios file (written in 2 chunks)
+    assert part.values.shape == (100, 10, 5) and np.isfinite(part.values).all()
+    with pytest.raises(FileExistsError, match="part files"):
+        sample_sharded(model, 300, tmp_path / "w1", workers=1, **kw)
+
+
+def test_bad_arguments(tiny_generator, tmp_path):
+    with pytest.raises(ValueError, match="engine"):
+        sample_sharded(tmp_path, 10, tmp_path / "o", engine="spark")
+    with pytest.raises(FileNotFoundError, match="not a saved model"):
+        sample_sharded(tmp_path, 10, tmp_path / "o")

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
+import hashlib
 import json
 import platform
 import sys
@@ -49,6 +51,24 @@ def _value(s: str):
         return s
 
 
+def _var_from_origins(ev, name):
+    """1-day VaR of the equal-weight book at the evaluation origins (every ``stride`` days): a cheap
+    coverage check for model selection; the report period uses the daily backtest instead."""
+    from finscore.risk import coverage, pinball_loss, var
+
+    port, real = ev.portfolio_paths[name][:, :, 0], ev.realized_paths[:, 0]
+    out = {}
+    for lv in (0.95, 0.99):
+        v = var(port, lv)  # (T,)
+        hits = real < -v
+        key = f"var{int(lv * 100)}"
+        out.update({f"{key}.rate": hits.mean(), f"{key}.kupiec_p": coverage.kupiec(hits, lv).pvalue,
+                    f"{key}.p_ind": coverage.christoffersen_independence(hits).pvalue,
+                    f"{key}.p_cc": coverage.christoffersen(hits, lv).pvalue,
+                    f"{key}.pinball": float(np.mean(pinball_loss(real, v, lv)))})
+    return out
+
+
 def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n):
     start, end = PERIODS[period]
     t0 = time.perf_counter()
@@ -58,6 +78,10 @@ def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n):
     col = ev.table[name]
     row = {"generator": name, "seed": seed, **{f"score.{k}": v for k, v in col["score"].items()},
            **{f"dist.{k}": v for k, v in col["distance"].items()}}
+    if var_n == 0:
+        row.update(_var_from_origins(ev, name))
+        row["seconds_eval"] = row["seconds_total"] = t_eval
+        return row
     bt = backtest(gen, returns.loc[:end] if end else returns, "equal", start, levels=(0.95, 0.99), horizon_days=1,
                   n_scenarios=var_n, seed=seed, progress=False)
     summ = bt.summary(n_sim=200)
@@ -71,8 +95,8 @@ def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n):
     return row
 
 
-def baselines(data, returns, period, *, n, stride, var_n, refresh=False):
-    path = RESULTS / f"baselines_{data}_{period}.csv"
+def baselines(key, returns, period, *, n, stride, var_n, refresh=False):
+    path = RESULTS / f"baselines_{key}_{period}.csv"
     if path.exists() and not refresh:
         return pd.read_csv(path)
     train = returns.loc[:TRAIN_END]
@@ -84,6 +108,20 @@ def baselines(data, returns, period, *, n, stride, var_n, refresh=False):
     out = pd.DataFrame(rows)
     out.to_csv(path, index=False)
     return out
+
+
+SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "sample_batch")
+
+
+def _fitted(data, preset, seed, overrides, train):
+    """Fit, or reuse the model fitted with the same data, preset, seed and training overrides."""
+    key = hashlib.sha256(json.dumps([data, preset, seed, sorted(overrides.items())]).encode()).hexdigest()[:12]
+    path = RESULTS / "models" / key
+    if path.exists():
+        return ScoreGenerator.load(path)
+    gen = ScoreGenerator(preset=preset, seed=seed, progress=False, **overrides).fit(train)
+    gen.save(path)
+    return gen
 
 
 def wins(model: pd.Series, base: pd.Series) -> int:
@@ -101,8 +139,8 @@ def main(argv=None) -> int:
     p.add_argument("--tag", default="default")
     p.add_argument("--n", type=int, default=500)
     p.add_argument("--stride", type=int, default=5)
-    p.add_argument("--var-n", type=int, default=500)
-    p.add_argument("--sample", default="", help="sampling overrides for ScoreGenerator.sample, e.g. steps=32")
+    p.add_argument("--var-n", type=int, default=500,
+                   help="scenarios per day of the daily 1-day VaR backtest; 0: VaR at the evaluation origins only")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--refresh-baselines", action="store_true")
     args = p.parse_args(argv)
@@ -111,13 +149,15 @@ def main(argv=None) -> int:
     overrides = dict(kv.split("=", 1) for kv in args.override)
     overrides = {k: _value(v) for k, v in overrides.items()}
     returns = to_returns(load_prices(args.data))
-    base = baselines(args.data, returns, args.period, n=args.n, stride=args.stride, var_n=args.var_n,
+    tag_b = "" if args.var_n else "_origins"
+    base = baselines(args.data + tag_b, returns, args.period, n=args.n, stride=args.stride, var_n=args.var_n,
                      refresh=args.refresh_baselines)
     rows = []
+    sampling = {k: overrides.pop(k) for k in list(overrides) if k in SAMPLING_FIELDS}
     for seed in args.seeds:
         t0 = time.perf_counter()
-        gen = ScoreGenerator(preset=args.preset, seed=seed, progress=False, **overrides)
-        gen.fit(returns.loc[:TRAIN_END])
+        gen = _fitted(args.data, args.preset, seed, overrides, returns.loc[:TRAIN_END])
+        gen.config_ = dataclasses.replace(gen.config_, **sampling)
         fit_s = time.perf_counter() - t0
         row = score_generator("finscore", gen, returns, args.period, seed, n=args.n, stride=args.stride, fit=False,
                               var_n=args.var_n)
@@ -133,6 +173,7 @@ def main(argv=None) -> int:
               f"fit {fit_s:.0f}s total {time.perf_counter() - t0:.0f}s", flush=True)
     out = pd.concat([base, pd.DataFrame(rows)], ignore_index=True)
     out.insert(0, "tag", args.tag)
+    overrides.update(sampling)
     out["overrides"] = json.dumps(overrides)
     out.to_csv(RESULTS / f"quality_{args.data}_{args.period}_{args.tag}.csv", index=False)
     model = pd.DataFrame(rows)

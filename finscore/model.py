@@ -80,11 +80,18 @@ class SamplingPlan:
 
 
 def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, plain_scale: np.ndarray, horizon: int,
-             rng: np.random.Generator, *, guidance=None, device: str = "auto", progress: bool = False):
+             rng: np.random.Generator, *, guidance=None, assets: tuple[str, ...] | None = None,
+             group_size: int | None = None, device: str = "auto", progress: bool = False):
     """Sample standardized windows (B, H, d) for B condition rows, in batches of ``plan.batch``.
 
     ``plain_scale`` (B, d) maps a standardized window to daily log returns (x * scale), which
-    guidance needs to evaluate a portfolio loss in plain units.
+    guidance needs to evaluate a portfolio loss in plain units. With guidance, batches hold whole
+    contexts (``group_size`` consecutive rows share one context and one VaR threshold).
+    ``plan.refine`` ("mala" / "ula") refines the samples on the model's energy at the smallest sigma.
+
+    Returns
+    -------
+    (ndarray (B, H, d) float64, info dict with "nfe" and, when used, "stress" / "refine" details)
     """
     from finscore.diffusion import ClassifierFreeGuidance, sigmas_karras
     from finscore.sampling import get_sampler
@@ -94,23 +101,54 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
     sampler = get_sampler(plan.sampler)
     sigmas = sigmas_karras(plan.steps, plan.sigma_min, plan.sigma_max).to(dev)
     den = model if plan.guidance_scale == 1.0 else ClassifierFreeGuidance(model, plan.guidance_scale)
+    if plan.refine is not None and not getattr(model, "energy_form", False):
+        raise ValueError("refine needs an energy model: fit with parameterization='energy'")
     B, d = acond.shape[0], acond.shape[1]
     out = np.empty((B, horizon, d), dtype=np.float64)
     g = torch.Generator(device=dev)
     g.manual_seed(int(rng.integers(0, 2**63 - 1)))
-    nfe = 0
-    info: dict[str, Any] = {}
-    for start in range(0, B, plan.batch):
-        sl = slice(start, min(start + plan.batch, B))
+    step = plan.batch
+    if guidance is not None and group_size:
+        step = max(1, plan.batch // group_size) * group_size  # never split a context across batches
+    nfe, info = 0, {}
+    stress, refined = [], []
+    for start in range(0, B, step):
+        sl = slice(start, min(start + step, B))
         extra = {"cond": torch.as_tensor(cond[sl], dtype=torch.float32, device=dev),
                  "asset_cond": torch.as_tensor(acond[sl], dtype=torch.float32, device=dev)}
         x = torch.randn((sl.stop - sl.start, horizon, d), generator=g, device=dev) * sigmas[0]
-        denoiser = den
-        if guidance is not None:
-            denoiser, info = guidance.wrap(den, torch.as_tensor(plain_scale[sl], dtype=torch.float32, device=dev),
-                                           extra_args=extra, sampler=sampler, sigmas=sigmas, generator=g)
-        with torch.no_grad() if guidance is None else torch.enable_grad():
-            res = sampler(denoiser, x, sigmas, extra_args=extra, generator=g)
-        out[sl] = res.x.detach().double().cpu().numpy()
+        if guidance is None:
+            res = sampler(den, x, sigmas, extra_args=extra, generator=g)
+        else:
+            from finscore.stress import sample_stress
+
+            scale = torch.as_tensor(plain_scale[sl], dtype=torch.float32, device=dev)
+            loss_fn = guidance.loss_fn(assets if assets is not None else d, scale=scale)
+            groups = None
+            if group_size:
+                groups = torch.arange(sl.stop - sl.start, device=dev) // group_size
+            res = sample_stress(den, x, sigmas, guidance, loss_fn=loss_fn, sampler=plan.sampler, extra_args=extra,
+                                generator=g, groups=groups)
+            stress.append(res.info["stress"])
+        xs = res.x.detach()
+        if plan.refine is not None:
+            from finscore.stress import refine
+
+            sig = torch.full((len(xs),), float(sigmas[-2]), device=dev)
+            r = refine(xs, lambda y, e=extra, s=sig: den.energy(y, s, **e), method=plan.refine, generator=g)
+            xs = r.x.detach()
+            refined.append(r)
+        out[sl] = xs.double().cpu().numpy()
         nfe = res.nfe
-    return out, {"nfe": nfe, **info}
+    info["nfe"] = nfe
+    if stress:
+        info["stress"] = {"level": [lv for s in stress for lv in s["level"]],
+                          "satisfied": float(np.mean([s["satisfied"] for s in stress])),
+                          "cost": float(np.mean([s["cost"] for s in stress])), "alpha": stress[0]["alpha"],
+                          "mode": stress[0]["mode"]}
+    if refined:
+        info["refine"] = {"method": plan.refine,
+                          "accept_rate": float(np.mean([r.accept_rate for r in refined])),
+                          "energy_before": float(np.mean([float(r.energy_before.mean()) for r in refined])),
+                          "energy_after": float(np.mean([float(r.energy_after.mean()) for r in refined]))}
+    return out, info

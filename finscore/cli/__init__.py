@@ -13,7 +13,7 @@ import sys
 from finscore.errors import FinscoreError
 
 # Pipeline order; each entry is a module of this package.
-COMMANDS = ("data", "fit", "sample", "backtest", "validate", "report")
+COMMANDS = ("data", "fit", "sample", "stress", "backtest", "validate", "report", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -148,6 +148,9 @@ def main(argv=None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     overrides = dict(kv.split("=", 1) for kv in args.override)
     overrides = {k: _value(v) for k, v in overrides.items()}
+    state = {k.split(".", 1)[1]: overrides.pop(k) for k in list(overrides) if k.startswith("state.")}
+    if state:
+        overrides["state"] = state
     returns = to_returns(load_prices(args.data))
     tag_b = "" if args.var_n else "_origins"
     base = baselines(args.data + tag_b, returns, args.period, n=args.n, stride=args.stride, var_n=args.var_n,

@@ -3,7 +3,8 @@
 One function, :func:`state_features`, maps context windows (N, L, d) of daily log
 returns to
 
-* ``scale``      (N, d)      per-asset EWMA volatility at the forecast date (known at t);
+* ``scale``      (N, d)      per-asset target scale: the EWMA volatility at the forecast date (known at t),
+  optionally mean-reverted toward its long-run level over the horizon (``StateSpec.persistence``);
 * ``asset_cond`` (N, d, Ca)  per-asset state: volatility level vs its long-run value,
   volatility term structure, last returns in units of today's volatility, drawdown, momentum;
 * ``cond``       (N, C)      market state of the equal-weight book: the same volatility and
@@ -33,12 +34,16 @@ class StateSpec:
     vol_windows : realized-volatility windows (days) for the term-structure features; each <= L.
     n_recent : how many of the last daily returns (in units of today's volatility) enter per asset.
     clip : absolute cap on normalized recent returns (keeps one outlier from dominating the condition).
+    persistence : daily persistence phi of the volatility forecast that scales the targets. The target
+        scale is the RMS over the horizon of ``sqrt(LR^2 + (ewma^2 - LR^2) phi^h)``, h = 1..H (the GARCH(1,1)
+        variance forecast, mean-reverting to the long-run level LR); 1.0 keeps today's EWMA volatility.
     """
 
     ewma_lambda: float = 0.94
     vol_windows: tuple[int, ...] = (5, 20, 60)
     n_recent: int = 5
     clip: float = 8.0
+    persistence: float = 1.0
 
     def n_asset_features(self) -> int:
         return 1 + len(self.vol_windows) + self.n_recent + 2
@@ -71,8 +76,17 @@ def _asset_block(ctx: np.ndarray, long_run: np.ndarray, spec: StateSpec) -> tupl
     return np.stack(feats, axis=-1), scale
 
 
+def target_scale(ewma: np.ndarray, long_run: np.ndarray, horizon: int, persistence: float) -> np.ndarray:
+    """RMS over h = 1..H of the mean-reverting volatility forecast (see :class:`StateSpec`): (N, d)."""
+    if persistence >= 1.0:
+        return ewma
+    decay = np.mean(persistence ** np.arange(1, horizon + 1))
+    return np.sqrt(long_run**2 + (ewma**2 - long_run**2) * decay)
+
+
 def state_features(
-    ctx: np.ndarray, long_run_vol: np.ndarray, long_run_market_vol: float, spec: StateSpec = StateSpec()
+    ctx: np.ndarray, long_run_vol: np.ndarray, long_run_market_vol: float, spec: StateSpec = StateSpec(),
+    horizon: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Condition of the score model from context windows.
 
@@ -85,6 +99,7 @@ def state_features(
     long_run_market_vol : float
         Daily volatility of the equal-weight book over the training period.
     spec : StateSpec
+    horizon : days H of the target window (used by the mean-reverting target scale).
 
     Returns
     -------
@@ -107,4 +122,4 @@ def state_features(
     dispersion = np.log(z[:, -1].std(axis=1) + 0.1)
     mean_level = asset_cond[:, :, 0].mean(axis=1)
     cond = np.concatenate([market_feats[:, 0], np.stack([avg_corr, dispersion, mean_level], axis=1)], axis=1)
-    return cond, asset_cond, scale
+    return cond, asset_cond, target_scale(scale, np.asarray(long_run_vol, dtype=np.float64), horizon, spec.persistence)

@@ -99,7 +99,7 @@ class ScoreGenerator(BaseGenerator):
 
     def _state(self, ctx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         cfg = getattr(self, "config_", None) or resolve_config(self.preset, self.horizon, self.context, self.overrides)
-        return state_features(ctx, self.long_run_vol_, self.long_run_market_vol_, cfg.state)
+        return state_features(ctx, self.long_run_vol_, self.long_run_market_vol_, cfg.state, horizon=cfg.horizon)
 
     # -------------------------------------------------------------- sample
     def sample(self, n: int, horizon: int | None = None, context: pd.DataFrame | None = None, seed: Seed = None, *,

@@ -81,6 +81,8 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise TypeError(f"unknown ScoreGenerator arguments {unknown}; valid: {sorted(known)}")
+    if isinstance(overrides.get("state"), dict):  # e.g. state={"persistence": 0.98}: fields of StateSpec
+        overrides = {**overrides, "state": replace(PRESETS[preset].state, **overrides["state"])}
     cfg = replace(PRESETS[preset], horizon=horizon, context=context, **overrides)
     if cfg.horizon < 1 or cfg.context < max(cfg.state.vol_windows):
         raise ValueError(

@@ -20,9 +20,9 @@ class ScoreConfig:
 
     horizon: int = 20
     context: int = 60
-    state: StateSpec = field(default_factory=StateSpec)
+    state: StateSpec = field(default_factory=lambda: StateSpec(persistence=0.95))
     # network
-    width: int = 128
+    width: int = 64
     depth: int = 2
     heads: int = 4
     dropout: float = 0.0
@@ -36,7 +36,7 @@ class ScoreConfig:
     weighting: str = "edm"  # "sigma2" (NCSN lambda = sigma^2) or "edm"
     p_uncond: float = 0.1
     # training
-    steps: int = 3000
+    steps: int = 2000
     batch_size: int = 256
     lr: float = 2e-3
     weight_decay: float = 1e-4
@@ -46,8 +46,8 @@ class ScoreConfig:
     val_fraction: float = 0.15
     # sampling
     sampler: str = "ode"
-    sample_steps: int = 24
-    guidance_scale: float = 1.0  # classifier-free guidance weight; 1 = plain conditional
+    sample_steps: int = 16
+    guidance_scale: float = 0.4  # classifier-free guidance weight; 1 = plain conditional, 0 = unconditional
     sample_batch: int = 8192
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,9 +67,9 @@ class ScoreConfig:
 
 PRESETS: dict[str, ScoreConfig] = {
     "default": ScoreConfig(),
-    "fast": ScoreConfig(steps=1200, eval_every=200, width=96, depth=2, sample_steps=16),
+    "fast": ScoreConfig(steps=1000, eval_every=200, sample_steps=12),
     "tiny": ScoreConfig(steps=150, eval_every=50, width=32, depth=1, heads=2, batch_size=128, sample_steps=8,
-                        patience=100),
+                        patience=100, guidance_scale=1.0),
 }
 
 

@@ -103,3 +103,11 @@ def test_numerical_failure_is_reported(tiny_generator, monkeypatch):
     monkeypatch.setattr(g.model_, "forward", broken)
     with pytest.raises(NumericalError):
         g.sample(8, seed=0)
+
+
+def test_classifier_free_guidance_scale_is_a_sampling_knob(tiny_generator):
+    g = tiny_generator
+    plain = g.sample(200, seed=0).values
+    blended = g.sample(200, seed=0, guidance_scale=0.4).values
+    assert np.isfinite(blended).all() and not np.array_equal(plain, blended)
+    assert np.array_equal(blended, g.sample(200, seed=0, guidance_scale=0.4).values)

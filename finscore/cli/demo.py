@@ -17,9 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="train the fast preset on the embedded data and write reports/demo.pdf")
     p.add_argument("--out", default="reports/demo.pdf", help="output PDF (default: %(default)s)")
     p.add_argument("--model-dir", default="reports/demo-model", help="where the trained model is saved")
-    p.add_argument("--train-end", default="2020-12-31", help="last training date (default: %(default)s)")
+    p.add_argument("--train-end", default="2021-12-31",
+                   help="last training date; the report covers the dates after it (default: %(default)s)")
     p.add_argument("--preset", default="fast", choices=["default", "fast", "tiny"])
-    p.add_argument("--n", type=int, default=250, help="scenarios per evaluation / backtest date")
+    p.add_argument("--n", type=int, default=200, help="scenarios per evaluation / backtest date")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite the model and the report if they exist")
     p.set_defaults(func=run)
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     path = validation_report(
         args.out, gen, returns, baselines={"garch": GARCH(), "copula": GaussianCopula(), "fhs": HistoricalSimulation()},
         train_end=args.train_end, stride=10, n_scenarios=args.n, backtest_scenarios=args.n, levels=(0.95, 0.99),
-        stress_alpha=0.99, stress_n=200, data_name="sp500 (embedded)", seed=args.seed, log=say, overwrite=args.force)
+        stress_alpha=0.95, stress_n=200, data_name="sp500 (embedded)", seed=args.seed, log=say, overwrite=args.force)
     say(f"wrote {path}")
     print(path)
     return 0

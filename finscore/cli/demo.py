@@ -35,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
     from finscore.generator import ScoreGenerator
     from finscore.report.pipeline import validation_report
 
+    from pathlib import Path
+
+    for target in (Path(args.out), Path(args.model_dir)):
+        if target.exists() and not args.force:  # fail before minutes of training, not after
+            raise FileExistsError(f"{target} exists; pass --force to replace it")
     t0 = time.perf_counter()
     say = lambda m: print(f"[{time.perf_counter() - t0:5.0f}s] {m}", file=sys.stderr, flush=True)  # noqa: E731
     torch.set_num_threads(max(1, torch.get_num_threads()))

@@ -35,3 +35,12 @@ def test_stress_bad_input(model_dir, tmp_path, capsys):
     assert main(["stress", str(model_dir), "--alpha", "1.5", "--out", out]) == 2
     assert "alpha" in capsys.readouterr().err
     assert main(["stress", str(model_dir), "--weights", "0,0,0,0,0", "--out", out]) == 2
+
+
+def test_demo_refuses_existing_outputs_before_training(tmp_path, capsys):
+    out = tmp_path / "demo.pdf"
+    out.write_bytes(b"%PDF-1.4 a report the user keeps")
+    assert main(["demo", "--out", str(out), "--model-dir", str(tmp_path / "m")]) == 2
+    assert "pass --force" in capsys.readouterr().err
+    assert out.read_bytes().startswith(b"%PDF-1.4 a report")  # untouched
+    assert not (tmp_path / "m").exists()  # nothing trained or written

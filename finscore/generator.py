@@ -168,7 +168,7 @@ class ScoreGenerator(BaseGenerator):
             step_guidance = guidance if done == 0 else None
             x, meta = generate(self.model_, plan, cond, acond, scale * self.scale_, H, rng, guidance=step_guidance,
                                assets=self.assets_, group_size=n, device=self.device,
-                               progress=self.progress and len(hist) > 4 * cfg.sample_batch)
+                               progress=self.progress and len(hist) > 4096)
             r = x * scale[:, None, :] * self.scale_
             if not np.all(np.isfinite(r)):
                 raise NumericalError("the sampler produced non-finite returns; try more steps or sampler='ode'")

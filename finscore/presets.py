@@ -48,7 +48,7 @@ class ScoreConfig:
     sampler: str = "ode"
     sample_steps: int = 16
     guidance_scale: float = 0.4  # classifier-free guidance weight; 1 = plain conditional, 0 = unconditional
-    sample_batch: int = 8192
+    sample_batch: int | None = None  # scenarios per forward pass; None: 1024 on CPU, 16384 on CUDA
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

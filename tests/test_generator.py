@@ -111,3 +111,25 @@ def test_classifier_free_guidance_scale_is_a_sampling_knob(tiny_generator):
     blended = g.sample(200, seed=0, guidance_scale=0.4).values
     assert np.isfinite(blended).all() and not np.array_equal(plain, blended)
     assert np.array_equal(blended, g.sample(200, seed=0, guidance_scale=0.4).values)
+
+
+def test_auto_sample_batch_is_the_device_default(tiny_generator):
+    # sample_batch=None resolves to the device default (1024 on CPU): the same draws as asking for it.
+    import dataclasses
+
+    from finscore.model import AUTO_BATCH, resolve_batch
+
+    assert resolve_batch(None, torch.device("cpu")) == AUTO_BATCH["cpu"]
+    assert resolve_batch(7, torch.device("cpu")) == 7
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="sample_batch"):
+            resolve_batch(bad, torch.device("cpu"))
+    cfg = tiny_generator.config_
+    try:
+        tiny_generator.config_ = dataclasses.replace(cfg, sample_batch=None)
+        auto = tiny_generator.sample(64, seed=3).values
+        tiny_generator.config_ = dataclasses.replace(cfg, sample_batch=AUTO_BATCH["cpu"])
+        explicit = tiny_generator.sample(64, seed=3).values
+    finally:
+        tiny_generator.config_ = cfg
+    np.testing.assert_array_equal(auto, explicit)

@@ -91,4 +91,7 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
         )
     if cfg.parameterization not in ("score", "energy"):
         raise ValueError(f"parameterization must be 'score' or 'energy', got {cfg.parameterization!r}")
+    b = cfg.sample_batch
+    if b is not None and (isinstance(b, bool) or not isinstance(b, int) or b < 1):
+        raise ValueError(f"sample_batch must be a positive integer or None (device default), got {b!r}")
     return cfg

@@ -124,6 +124,8 @@ def test_auto_sample_batch_is_the_device_default(tiny_generator):
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="sample_batch"):
             resolve_batch(bad, torch.device("cpu"))
+    with pytest.raises(ValueError, match="sample_batch"):
+        ScoreGenerator(preset="tiny", sample_batch=0)
     cfg = tiny_generator.config_
     try:
         tiny_generator.config_ = dataclasses.replace(cfg, sample_batch=None)

@@ -28,6 +28,18 @@ def test_sample_and_stress_commands(model_dir, tmp_path, capsys):
     assert "meet the constraint" in capsys.readouterr().out
 
 
+def test_stress_by_rejection_is_exact(model_dir, tmp_path, capsys):
+    st = tmp_path / "rej.parquet"
+    assert main(["stress", str(model_dir), "--method", "rejection", "--alpha", "0.9", "--n", "40",
+                 "--out", str(st)]) == 0
+    scen = Scenarios.from_parquet(st)
+    info = scen.metadata["stress"]
+    assert scen.values.shape[0] == 40 and info["method"] == "rejection" and info["draws"] == 410
+    loss = -scen.portfolio_returns("equal")[:, -1]
+    assert np.all(loss >= info["level"][0])  # every scenario, not 95% of them
+    assert "rejection" in capsys.readouterr().out
+
+
 def test_stress_bad_input(model_dir, tmp_path, capsys):
     out = str(tmp_path / "x.parquet")
     assert main(["stress", str(model_dir), "--weights", "1,2", "--out", out]) == 2

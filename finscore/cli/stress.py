@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from finscore.cli._common import parse_weights
 
@@ -18,6 +19,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="explicit loss threshold as a fraction of book value (default: the model's VaR_alpha)")
     p.add_argument("--horizon-days", type=int, default=None, help="days the loss accumulates over (default: all)")
     p.add_argument("--n", type=int, default=1000, help="number of stress scenarios")
+    p.add_argument("--method", default="guided", choices=["guided", "rejection"],
+                   help="guided: constraint-guided diffusion (cheap, approximate: see benchmarks/results/"
+                        "stress_sp500.md); rejection: unguided draws meeting the constraint (exact, about "
+                        "1 / (1 - alpha) draws per scenario)")
+    p.add_argument("--max-draws", type=int, default=200_000, help="most unguided draws for --method rejection")
     p.add_argument("--sampler", default=None, choices=["euler", "pc", "langevin", "ode"])
     p.add_argument("--steps", type=int, default=None, help="number of noise levels")
     p.add_argument("--seed", type=int, default=0)
@@ -33,10 +39,19 @@ def run(args: argparse.Namespace) -> int:
     gen = ScoreGenerator.load(args.model)
     weights = parse_weights(args.weights, len(gen.assets_))
     guidance = VaRGuidance(weights, alpha=args.alpha, mode=args.mode, loss=args.loss, horizon_days=args.horizon_days)
-    scen = gen.sample(args.n, seed=args.seed, sampler=args.sampler, steps=args.steps, guidance=guidance)
+    if args.method == "rejection":
+        from finscore.stress import sample_rejection
+
+        if args.sampler or args.steps:
+            gen.config_ = dataclasses.replace(gen.config_, sampler=args.sampler or gen.config_.sampler,
+                                              sample_steps=args.steps or gen.config_.sample_steps)
+        scen = sample_rejection(gen, args.n, guidance, seed=args.seed, max_draws=args.max_draws)
+    else:
+        scen = gen.sample(args.n, seed=args.seed, sampler=args.sampler, steps=args.steps, guidance=guidance)
     scen.to_parquet(args.out, overwrite=args.force)
     info = scen.metadata.get("stress", {})
-    print(f"wrote {args.out}: {args.n} scenarios, threshold {info.get('level')} (fraction of book value), "
-          f"{100 * info.get('satisfied', float('nan')):.1f}% meet the constraint, "
-          f"{info.get('cost', float('nan')):.0f} model evaluations per scenario")
+    cost = (f"{info['draws']} unguided draws ({100 * info['accept_rate']:.2f}% accepted)" if args.method == "rejection"
+            else f"{info.get('cost', float('nan')):.0f} model evaluations per scenario")
+    print(f"wrote {args.out}: {args.n} scenarios ({args.method}), threshold {info.get('level')} (fraction of book "
+          f"value), {100 * info.get('satisfied', float('nan')):.1f}% meet the constraint, {cost}")
     return 0

@@ -24,10 +24,12 @@ Pieces:
 * :func:`constraint_guided` — the generic wrapper: any denoiser, any differentiable loss, any sampler;
   :func:`run_guided` runs a sampler on it (and its MALA finish).
 * :func:`refine` — MALA / ULA on the energy of an energy-parameterized model (EBM refinement).
+* :func:`sample_rejection` — the exact reference: unguided draws of a generator kept when they meet the constraint.
 """
 
 from finscore.stress.guidance import ConstraintGuided, constraint_guided, cost_ratio, run_guided
 from finscore.stress.refine import RefineResult, refine
+from finscore.stress.rejection import sample_rejection
 from finscore.stress.sample import sample_stress
 from finscore.stress.var import VaRGuidance, check_feasible, estimate_var, loss_bounds, portfolio_loss_fn
 
@@ -44,4 +46,5 @@ __all__ = [
     "portfolio_loss_fn",
     "refine",
     "RefineResult",
+    "sample_rejection",
 ]

@@ -19,6 +19,7 @@ _EXPORTS = {
     "ScenarioGenerator": "finscore.protocol",
     "ScoreGenerator": "finscore.generator",
     "VaRGuidance": "finscore.stress",
+    "sample_rejection": "finscore.stress",
     "GaussianCopula": "finscore.baselines",
     "GARCH": "finscore.baselines",
     "HistoricalSimulation": "finscore.baselines",

@@ -31,10 +31,11 @@ def test_sample_and_stress_commands(model_dir, tmp_path, capsys):
 def test_stress_by_rejection_is_exact(model_dir, tmp_path, capsys):
     st = tmp_path / "rej.parquet"
     assert main(["stress", str(model_dir), "--method", "rejection", "--alpha", "0.9", "--n", "40",
-                 "--out", str(st)]) == 0
+                 "--steps", "6", "--out", str(st)]) == 0
     scen = Scenarios.from_parquet(st)
     info = scen.metadata["stress"]
     assert scen.values.shape[0] == 40 and info["method"] == "rejection" and info["draws"] == 410
+    assert scen.metadata["steps"] == 6
     loss = -scen.portfolio_returns("equal")[:, -1]
     assert np.all(loss >= info["level"][0])  # every scenario, not 95% of them
     assert "rejection" in capsys.readouterr().out

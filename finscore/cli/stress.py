@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 from finscore.cli._common import parse_weights
 
@@ -42,10 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "rejection":
         from finscore.stress import sample_rejection
 
-        if args.sampler or args.steps:
-            gen.config_ = dataclasses.replace(gen.config_, sampler=args.sampler or gen.config_.sampler,
-                                              sample_steps=args.steps or gen.config_.sample_steps)
-        scen = sample_rejection(gen, args.n, guidance, seed=args.seed, max_draws=args.max_draws)
+        scen = sample_rejection(gen, args.n, guidance, seed=args.seed, max_draws=args.max_draws,
+                                sampler=args.sampler, steps=args.steps)
     else:
         scen = gen.sample(args.n, seed=args.seed, sampler=args.sampler, steps=args.steps, guidance=guidance)
     scen.to_parquet(args.out, overwrite=args.force)

@@ -28,7 +28,7 @@ def _weights(guidance: VaRGuidance) -> Any:
 
 
 def sample_rejection(model: Any, n: int, guidance: VaRGuidance, *, context=None, seed: Seed = None,
-                     max_draws: int = 200_000, chunk: int = 20_000) -> Scenarios:
+                     max_draws: int = 200_000, chunk: int = 20_000, **sample_kwargs: Any) -> Scenarios:
     """``n`` scenarios of ``model`` whose portfolio loss meets ``guidance`` (exact, by rejection).
 
     Parameters
@@ -45,6 +45,8 @@ def sample_rejection(model: Any, n: int, guidance: VaRGuidance, *, context=None,
     max_draws : int
         Most unguided draws (explicit ``loss`` only: draws continue in chunks of ``chunk`` until
         ``n`` are kept).
+    **sample_kwargs
+        Passed to ``model.sample`` (e.g. ``sampler="ode", steps=16`` for a ScoreGenerator).
 
     Returns
     -------
@@ -64,7 +66,7 @@ def sample_rejection(model: Any, n: int, guidance: VaRGuidance, *, context=None,
     weights = _weights(guidance)
 
     def draw(m: int) -> tuple[Scenarios, np.ndarray]:
-        scen = model.sample(m, context=context, seed=rng)
+        scen = model.sample(m, context=context, seed=rng, **sample_kwargs)
         return scen, -scen.portfolio_pnl(scen.weights_vector(weights), horizon=guidance.horizon_days)
 
     if guidance.loss is None:

@@ -23,6 +23,8 @@ command, machine and date). The fitted ScoreGenerator is cached in results/model
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import platform
 import sys
@@ -35,6 +37,7 @@ import torch
 from finscore import ScoreGenerator
 from finscore.baselines import GARCH, GaussianCopula, HistoricalSimulation
 from finscore.data import load_prices, to_returns
+from finscore.presets import PRESETS
 from finscore.risk import backtest, compare_backtests
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -42,9 +45,14 @@ LEVELS = (0.95, 0.975, 0.99)
 MODELS = ("finscore", "garch", "copula", "fhs", "bootstrap")
 
 
+def preset_key(preset: str) -> str:
+    """Short hash of a preset's settings: cached models are refitted when the preset changes."""
+    return hashlib.sha256(json.dumps(PRESETS[preset].to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+
+
 def make(name: str, data: str, start: str, seed: int, train: pd.DataFrame):
     if name == "finscore":
-        path = RESULTS / "models" / f"backtest-{data}-{start}-default-s{seed}"
+        path = RESULTS / "models" / f"backtest-{data}-{start}-default-{preset_key('default')}-s{seed}"
         if path.exists():
             return ScoreGenerator.load(path)
         gen = ScoreGenerator(preset="default", seed=seed, progress=False).fit(train)

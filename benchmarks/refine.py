@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from backtest import RESULTS, _md  # same directory
+from backtest import RESULTS, _md, preset_key  # same directory
 from finscore import ScoreGenerator
 from finscore.data import load_prices, to_returns
 from finscore.validation import evaluate
@@ -63,7 +63,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     returns = to_returns(load_prices(args.data))
-    path = RESULTS / "models" / f"refine-{args.data}-{args.fit_before}-energy-{args.preset}-s{args.seed}"
+    key = f"{args.data}-{args.fit_before}-energy-{args.preset}-{preset_key(args.preset)}-s{args.seed}"
+    path = RESULTS / "models" / f"refine-{key}"
     t0 = time.perf_counter()
     if path.exists():
         gen = ScoreGenerator.load(path)

@@ -36,7 +36,7 @@ class ScoreConfig:
     weighting: str = "edm"  # "sigma2" (NCSN lambda = sigma^2) or "edm"
     p_uncond: float = 0.1
     # training
-    steps: int = 4000  # validation ablation: 2000 -> 4000 improved energy score and CRPS (benchmarks/quality.md)
+    steps: int = 2000  # 4000 won on one validation seed but lost on 2019-2022 (benchmarks/quality.md, item 6)
     batch_size: int = 256
     lr: float = 2e-3
     weight_decay: float = 1e-4

@@ -23,56 +23,29 @@ command, machine and date). The fitted ScoreGenerator is cached in results/model
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import os
-import platform
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
-import torch
 
-from finscore import ScoreGenerator
+from _common import RESULTS, cached_fit, header, md_table, prepare, preset_key  # same directory
 from finscore.baselines import GARCH, GaussianCopula, HistoricalSimulation
-from finscore.data import load_prices, to_returns
-from finscore.presets import PRESETS
 from finscore.risk import backtest, compare_backtests
 
-RESULTS = Path(__file__).resolve().parent / "results"
 LEVELS = (0.95, 0.975, 0.99)
 MODELS = ("finscore", "garch", "copula", "fhs", "bootstrap")
-
-
-def preset_key(preset: str) -> str:
-    """Short hash of a preset's settings: cached models are refitted when the preset changes."""
-    return hashlib.sha256(json.dumps(PRESETS[preset].to_dict(), sort_keys=True).encode()).hexdigest()[:8]
 
 
 def make(name: str, data: str, start: str, seed: int, train: pd.DataFrame):
     if name == "finscore":
         path = RESULTS / "models" / f"backtest-{data}-{start}-default-{preset_key('default')}-s{seed}"
-        if path.exists():
-            return ScoreGenerator.load(path)
-        gen = ScoreGenerator(preset="default", seed=seed, progress=False).fit(train)
-        gen.save(path)
-        return gen
+        return cached_fit(path, train, preset="default", seed=seed)
     gen = {"garch": GARCH, "copula": GaussianCopula, "fhs": HistoricalSimulation}.get(name)
     if name == "bootstrap":
         return HistoricalSimulation(method="bootstrap").fit(train)
     if gen is None:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
     return gen().fit(train)
-
-
-def _md(frame: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
-    cols = [frame.index.name or "", *map(str, frame.columns)]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for idx, row in frame.iterrows():
-        cells = [str(idx)] + [floatfmt.format(v) if isinstance(v, float) else str(v) for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
@@ -84,9 +57,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    (RESULTS / "models").mkdir(parents=True, exist_ok=True)
-    returns = to_returns(load_prices(args.data))
+    returns = prepare(args.data, args.threads)
     train = returns.loc[returns.index < pd.Timestamp(args.start)]
     results, summaries, timing = {}, [], {}
     for name in args.models:
@@ -117,13 +88,9 @@ def main(argv=None) -> int:
 
     first = next(iter(results.values()))
     span = f"{first.realized.index[0].date()} to {first.realized.index[-1].date()}"
-    cmd = " ".join(["python", "benchmarks/backtest.py", *(argv if argv is not None else sys.argv[1:])])
     lines = [
-        f"# Rolling 1-day VaR / ES backtest, `{args.data}`, equal-weight book",
-        "",
-        f"Command: `{cmd}`  ",
-        f"Date: {time.strftime('%Y-%m-%d')}; machine: {platform.machine()} CPU, {os.cpu_count()} cores, "
-        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}.  ",
+        *header(f"Rolling 1-day VaR / ES backtest, `{args.data}`, equal-weight book", "backtest.py",
+                argv if argv is not None else sys.argv[1:]),
         f"Forecast dates: {first.n_obs} ({span}); {args.n} scenarios per date; every model fitted once "
         f"on the {len(train)} daily returns before {args.start}, no refits; seed {args.seed}.",
         "",
@@ -150,9 +117,9 @@ def main(argv=None) -> int:
                     + (" (finscore lower)" if c.loc["finscore", f"dm_stat_{m}"] < 0 else " (finscore higher)")
                     for m in t.index]
         t.index.name = "model"
-        lines += ["", f"## {100 * lv:g}% (expected exceedances {s['expected'].iloc[0]:.1f})", "", _md(t)]
+        lines += ["", f"## {100 * lv:g}% (expected exceedances {s['expected'].iloc[0]:.1f})", "", md_table(t)]
     lines += ["", "## Time", "", "Seconds; fit_s is the load time when the fitted ScoreGenerator came from the cache.",
-              "", _md(pd.DataFrame(timing).T.rename_axis("model"), "{:.1f}")]
+              "", md_table(pd.DataFrame(timing).T.rename_axis("model"), "{:.1f}")]
     (RESULTS / f"backtest_{args.data}.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {RESULTS / f'backtest_{args.data}.md'}")
     return 0

@@ -27,21 +27,19 @@ import json
 import platform
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from _common import RESULTS, cached_fit  # same directory
 from finscore import load_prices, to_returns
 from finscore.baselines import GARCH, GaussianCopula
-from finscore.generator import ScoreGenerator
 from finscore.risk import backtest
 from finscore.validation import evaluate
 
 TRAIN_END = "2016-12-31"
 PERIODS = {"val": ("2017-01-01", "2018-12-31"), "report": ("2019-01-01", None)}
-RESULTS = Path(__file__).parent / "results"
 
 
 def _value(s: str):
@@ -116,12 +114,7 @@ SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "sample_batch")
 def _fitted(data, preset, seed, overrides, train):
     """Fit, or reuse the model fitted with the same data, preset, seed and training overrides."""
     key = hashlib.sha256(json.dumps([data, preset, seed, sorted(overrides.items())]).encode()).hexdigest()[:12]
-    path = RESULTS / "models" / key
-    if path.exists():
-        return ScoreGenerator.load(path)
-    gen = ScoreGenerator(preset=preset, seed=seed, progress=False, **overrides).fit(train)
-    gen.save(path)
-    return gen
+    return cached_fit(RESULTS / "models" / key, train, preset=preset, seed=seed, **overrides)
 
 
 def wins(model: pd.Series, base: pd.Series) -> int:

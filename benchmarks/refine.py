@@ -19,18 +19,13 @@ Writes benchmarks/results/refine_<data>.csv and refine_<data>.md (with the comma
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 
-import numpy as np
 import pandas as pd
-import torch
 
-from backtest import RESULTS, _md, preset_key  # same directory
+from _common import RESULTS, cached_fit, header, md_table, prepare, preset_key  # same directory
 from finscore import ScoreGenerator
-from finscore.data import load_prices, to_returns
 from finscore.validation import evaluate
 
 
@@ -61,17 +56,11 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    returns = to_returns(load_prices(args.data))
+    returns = prepare(args.data, args.threads)
     key = f"{args.data}-{args.fit_before}-energy-{args.preset}-{preset_key(args.preset)}-s{args.seed}"
-    path = RESULTS / "models" / f"refine-{key}"
     t0 = time.perf_counter()
-    if path.exists():
-        gen = ScoreGenerator.load(path)
-    else:
-        train = returns.loc[returns.index < pd.Timestamp(args.fit_before)]
-        gen = ScoreGenerator(preset=args.preset, parameterization="energy", seed=args.seed, progress=False).fit(train)
-        gen.save(path)
+    gen = cached_fit(RESULTS / "models" / f"refine-{key}", returns.loc[returns.index < pd.Timestamp(args.fit_before)],
+                     preset=args.preset, parameterization="energy", seed=args.seed)
     fit_s = time.perf_counter() - t0
     refined = Refined(gen, args.method)
     train_end = returns.index[returns.index < pd.Timestamp(args.fit_before)][-1]
@@ -93,18 +82,14 @@ def main(argv=None) -> int:
     out.to_csv(RESULTS / f"refine_{args.data}.csv")
     print(out.to_string())
 
-    cmd = " ".join(["python", "benchmarks/refine.py", *(argv if argv is not None else sys.argv[1:])])
     rel = (out.iloc[:, 1] / out.iloc[:, 0] - 1).map(lambda v: f"{100 * v:+.1f}%")
     show = out.map(lambda v: f"{v:.5g}")
     show["refined vs plain"] = rel
     show.index = [f"{a}: {b}" for a, b in show.index]
     show.index.name = "metric (lower is better)"
     lines = [
-        f"# EBM refinement before/after, `{args.data}`, held-out origins",
-        "",
-        f"Command: `{cmd}`  ",
-        f"Date: {time.strftime('%Y-%m-%d')}; machine: {platform.machine()} CPU, {os.cpu_count()} cores, "
-        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}.  ",
+        *header(f"EBM refinement before/after, `{args.data}`, held-out origins", "refine.py",
+                argv if argv is not None else sys.argv[1:]),
         f"Model: ScoreGenerator, preset {args.preset!r}, parameterization 'energy', seed {args.seed}, fitted on "
         f"the rows before {args.fit_before} ({fit_s:.0f}s, or loaded from the cache); origins every "
         f"{args.stride}th trading day from {args.fit_before}"
@@ -115,7 +100,7 @@ def main(argv=None) -> int:
         f"{diag['energy_after'].mean():.2f}. Seconds: plain {timing['plain']:.0f}, refined "
         f"{timing[f'refined ({args.method})']:.0f}.",
         "",
-        _md(show),
+        md_table(show),
     ]
     (RESULTS / f"refine_{args.data}.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {RESULTS / f'refine_{args.data}.md'}")

@@ -19,19 +19,15 @@ and level) and stress_<data>.md (the table with the command, machine and date).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from matplotlib.figure import Figure
 
-from backtest import RESULTS, _md, make  # same directory: the shared fitted model
-from finscore.data import load_prices, to_returns
+from _common import RESULTS, header, md_table, prepare  # same directory
+from backtest import make  # the shared fitted model
 from finscore.report.stress import run_stress
 
 
@@ -47,9 +43,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    (RESULTS / "models").mkdir(parents=True, exist_ok=True)
-    returns = to_returns(load_prices(args.data))
+    returns = prepare(args.data, args.threads)
     gen = make("finscore", args.data, args.fit_before, args.seed,
                returns.loc[returns.index < pd.Timestamp(args.fit_before)])
     rows, results = [], []
@@ -97,7 +91,6 @@ def main(argv=None) -> int:
         ax_h.legend(fontsize=7)
     fig.savefig(RESULTS / f"stress_{args.data}.png", dpi=110)
 
-    cmd = " ".join(["python", "benchmarks/stress.py", *(argv if argv is not None else sys.argv[1:])])
     show = table.copy()
     for c in ("threshold", "mean", "median", "q95", "q99", "max"):
         show[c] = show[c].map(lambda v: f"{100 * v:.2f}%")
@@ -106,18 +99,15 @@ def main(argv=None) -> int:
     show["seconds_per_scenario"] = show["seconds_per_scenario"].map(lambda v: f"{v:.3f}")
     show["n"] = show["n"].astype(int)
     lines = [
-        f"# Guided stress scenarios vs rejection sampling, `{args.data}`, equal-weight book",
-        "",
-        f"Command: `{cmd}`  ",
-        f"Date: {time.strftime('%Y-%m-%d')}; machine: {platform.machine()} CPU, {os.cpu_count()} cores, "
-        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}.  ",
+        *header(f"Guided stress scenarios vs rejection sampling, `{args.data}`, equal-weight book", "stress.py",
+                argv if argv is not None else sys.argv[1:]),
         f"Model: ScoreGenerator, default preset, seed {args.seed}, fitted on the rows before {args.fit_before}; "
         f"losses are over the {results[0][2].horizon_days}-day path, as fractions of book value. "
         "Rejection keeps the unguided draws at or beyond their empirical VaR (exact samples of the tail); "
         "KS: two-sample Kolmogorov–Smirnov p-value, guided vs rejection. Figure: "
         f"`stress_{args.data}.png`.",
         "",
-        _md(show.set_index("context_end")),
+        md_table(show.set_index("context_end")),
     ]
     (RESULTS / f"stress_{args.data}.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {RESULTS / f'stress_{args.data}.md'}")

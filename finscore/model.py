@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 from finscore._device import resolve_device
-from finscore.presets import ScoreConfig
+from finscore.presets import ScoreConfig, check_sample_batch
 
 
 def build_denoiser(cfg: ScoreConfig, train: dict[str, torch.Tensor] | None, n_cond: int, n_asset_cond: int,
@@ -87,11 +87,8 @@ AUTO_BATCH = {"cpu": 1024, "cuda": 16384}
 
 def resolve_batch(batch: int | None, device: torch.device) -> int:
     """``batch`` itself, or the device's :data:`AUTO_BATCH` default when it is None."""
-    if batch is None:
-        return AUTO_BATCH.get(device.type, AUTO_BATCH["cpu"])
-    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise ValueError(f"sample_batch must be a positive integer or None, got {batch!r}")
-    return int(batch)
+    check_sample_batch(batch)
+    return AUTO_BATCH.get(device.type, AUTO_BATCH["cpu"]) if batch is None else int(batch)
 
 
 def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, plain_scale: np.ndarray, horizon: int,

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+import numpy as np
+
 from finscore.conditioning import StateSpec
 
 
@@ -91,7 +93,11 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
         )
     if cfg.parameterization not in ("score", "energy"):
         raise ValueError(f"parameterization must be 'score' or 'energy', got {cfg.parameterization!r}")
-    b = cfg.sample_batch
-    if b is not None and (isinstance(b, bool) or not isinstance(b, int) or b < 1):
-        raise ValueError(f"sample_batch must be a positive integer or None (device default), got {b!r}")
+    check_sample_batch(cfg.sample_batch)
     return cfg
+
+
+def check_sample_batch(batch: Any) -> None:
+    """ValueError unless ``batch`` is a positive integer or None (the device's default)."""
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1):
+        raise ValueError(f"sample_batch must be a positive integer or None (device default), got {batch!r}")

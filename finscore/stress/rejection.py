@@ -20,13 +20,6 @@ from finscore.scenarios import Scenarios
 from finscore.stress.var import VaRGuidance, estimate_var
 
 
-def _weights(guidance: VaRGuidance) -> Any:
-    w = guidance.weights
-    if isinstance(w, tuple) and w and isinstance(w[0], tuple):  # mapping, stored as (asset, weight) pairs
-        return dict(w)
-    return w
-
-
 def sample_rejection(model: Any, n: int, guidance: VaRGuidance, *, context=None, seed: Seed = None,
                      max_draws: int = 200_000, chunk: int = 20_000, **sample_kwargs: Any) -> Scenarios:
     """``n`` scenarios of ``model`` whose portfolio loss meets ``guidance`` (exact, by rejection).
@@ -63,11 +56,13 @@ def sample_rejection(model: Any, n: int, guidance: VaRGuidance, *, context=None,
         raise ValueError(f"n must be a positive integer, got {n!r}")
     rng = as_generator(seed)
     exceed = guidance.mode == "exceed"
-    weights = _weights(guidance)
 
     def draw(m: int) -> tuple[Scenarios, np.ndarray]:
         scen = model.sample(m, context=context, seed=rng, **sample_kwargs)
-        return scen, -scen.portfolio_pnl(scen.weights_vector(weights), horizon=guidance.horizon_days)
+        return scen, -scen.portfolio_pnl(guidance.bind(scen.assets), horizon=guidance.horizon_days)
+
+    def meets(loss: np.ndarray, level: float) -> np.ndarray:
+        return loss >= level if exceed else loss <= level
 
     if guidance.loss is None:
         keep_share = (1.0 - guidance.alpha) if exceed else guidance.alpha
@@ -86,9 +81,9 @@ def sample_rejection(model: Any, n: int, guidance: VaRGuidance, *, context=None,
             pieces.append(scen)
             losses.append(loss)
             drawn += m
-            kept += int(np.sum(loss >= level if exceed else loss <= level))
+            kept += int(np.sum(meets(loss, level)))
     loss = np.concatenate(losses)
-    ok = np.flatnonzero(loss >= level if exceed else loss <= level)
+    ok = np.flatnonzero(meets(loss, level))
     if ok.size < n:
         sign = ">=" if exceed else "<="
         raise DataError(f"only {ok.size} of {drawn} unguided draws have loss {sign} {level:.6g}; {n} wanted. "

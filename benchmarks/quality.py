@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from _common import RESULTS, cached_fit  # same directory
+from _common import RESULTS, cached_fit, preset_key  # same directory
 from finscore import load_prices, to_returns
 from finscore.baselines import GARCH, GaussianCopula
 from finscore.risk import backtest
@@ -111,10 +111,20 @@ def baselines(key, returns, period, *, n, stride, var_n, refresh=False):
 SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "sample_batch")
 
 
-def _fitted(data, preset, seed, overrides, train):
-    """Fit, or reuse the model fitted with the same data, preset, seed and training overrides."""
-    key = hashlib.sha256(json.dumps([data, preset, seed, sorted(overrides.items())]).encode()).hexdigest()[:12]
-    return cached_fit(RESULTS / "models" / key, train, preset=preset, seed=seed, **overrides)
+def _fitted(data, preset, seed, overrides, train, pretrain=None):
+    """Fit, or reuse the model fitted with the same data, preset settings, seed and training overrides.
+
+    ``pretrain``: (name, returns) of a panel to pre-train on (up to TRAIN_END, same settings and seed);
+    the model for ``data`` is then fine-tuned from it (``init_from``).
+    """
+    parts = [data, preset, preset_key(preset), seed, sorted(overrides.items())]
+    extra = {}
+    if pretrain is not None:
+        name, rets = pretrain
+        parts.append(f"pretrain={name}")
+        extra["init_from"] = _fitted(name, preset, seed, overrides, rets.loc[:TRAIN_END])
+    key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:12]
+    return cached_fit(RESULTS / "models" / key, train, preset=preset, seed=seed, **overrides, **extra)
 
 
 def wins(model: pd.Series, base: pd.Series) -> int:
@@ -136,6 +146,9 @@ def main(argv=None) -> int:
                    help="scenarios per day of the daily 1-day VaR backtest; 0: VaR at the evaluation origins only")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--refresh-baselines", action="store_true")
+    p.add_argument("--pretrain", default=None,
+                   help="embedded data set to pre-train on (same settings, up to the training end); "
+                        "the model for --data is fine-tuned from it")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -152,7 +165,8 @@ def main(argv=None) -> int:
     sampling = {k: overrides.pop(k) for k in list(overrides) if k in SAMPLING_FIELDS}
     for seed in args.seeds:
         t0 = time.perf_counter()
-        gen = _fitted(args.data, args.preset, seed, overrides, returns.loc[:TRAIN_END])
+        pretrain = None if args.pretrain is None else (args.pretrain, to_returns(load_prices(args.pretrain)))
+        gen = _fitted(args.data, args.preset, seed, overrides, returns.loc[:TRAIN_END], pretrain)
         gen.config_ = dataclasses.replace(gen.config_, **sampling)
         fit_s = time.perf_counter() - t0
         row = score_generator("finscore", gen, returns, args.period, seed, n=args.n, stride=args.stride, fit=False,

@@ -5,6 +5,7 @@ returns to
 
 * ``scale``      (N, d)      per-asset target scale: the EWMA volatility at the forecast date (known at t),
   optionally mean-reverted toward its long-run level over the horizon (``StateSpec.persistence``);
+  (N, H, d) with ``StateSpec.scale_path``: one forecast volatility per horizon day;
 * ``asset_cond`` (N, d, Ca)  per-asset state: volatility level vs its long-run value,
   volatility term structure, last returns in units of today's volatility, drawdown, momentum;
 * ``cond``       (N, C)      market state of the equal-weight book: the same volatility and
@@ -13,6 +14,10 @@ returns to
 The same function runs on training windows and on the context handed to ``sample``, so the
 features are built identically in both (no look-ahead: only the L context rows are used).
 Targets are divided by ``scale`` (Hypothesis 1 of the modelling notes: scale-free targets).
+
+:func:`asset_loadings` gives each asset a static descriptor fitted once on the training rows: its
+loadings on the leading principal components of the training correlation, so the network can tell
+the assets apart and learn pair-specific dependence (sectors) rather than one exchangeable correlation.
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ class StateSpec:
     persistence : daily persistence phi of the volatility forecast that scales the targets. The target
         scale is the RMS over the horizon of ``sqrt(LR^2 + (ewma^2 - LR^2) phi^h)``, h = 1..H (the GARCH(1,1)
         variance forecast, mean-reverting to the long-run level LR); 1.0 keeps today's EWMA volatility.
+    scale_path : scale horizon day h by its own forecast ``sqrt(LR^2 + (ewma^2 - LR^2) phi^h)`` (scale
+        (N, H, d)) instead of by the RMS over the horizon (scale (N, d)): the scaled target then has
+        about unit variance on every day, whatever the state's term structure.
     """
 
     ewma_lambda: float = 0.94
@@ -44,6 +52,7 @@ class StateSpec:
     n_recent: int = 5
     clip: float = 8.0
     persistence: float = 1.0
+    scale_path: bool = False
 
     def n_asset_features(self) -> int:
         return 1 + len(self.vol_windows) + self.n_recent + 2
@@ -76,12 +85,48 @@ def _asset_block(ctx: np.ndarray, long_run: np.ndarray, spec: StateSpec) -> tupl
     return np.stack(feats, axis=-1), scale
 
 
-def target_scale(ewma: np.ndarray, long_run: np.ndarray, horizon: int, persistence: float) -> np.ndarray:
-    """RMS over h = 1..H of the mean-reverting volatility forecast (see :class:`StateSpec`): (N, d)."""
-    if persistence >= 1.0:
-        return ewma
-    decay = np.mean(persistence ** np.arange(1, horizon + 1))
-    return np.sqrt(long_run**2 + (ewma**2 - long_run**2) * decay)
+def target_scale(ewma: np.ndarray, long_run: np.ndarray, horizon: int, persistence: float,
+                 path: bool = False) -> np.ndarray:
+    """Mean-reverting volatility forecast (see :class:`StateSpec`) from ewma (N, d) and long_run (d,).
+
+    Returns its RMS over h = 1..H, (N, d), or with ``path`` the forecast of every day h, (N, H, d).
+    """
+    decay = persistence ** np.arange(1, horizon + 1, dtype=np.float64) if persistence < 1.0 else np.ones(horizon)
+    if not path:
+        return ewma if persistence >= 1.0 else np.sqrt(long_run**2 + (ewma**2 - long_run**2) * np.mean(decay))
+    return np.sqrt(long_run**2 + (ewma[:, None, :] ** 2 - long_run**2) * decay[None, :, None])
+
+
+def asset_loadings(returns: np.ndarray, k: int) -> np.ndarray:
+    """Loadings of each asset on the ``k`` leading principal components of the correlation of ``returns``.
+
+    Parameters
+    ----------
+    returns : ndarray (T, d) of training-period daily returns (T >= 2).
+    k : number of components (>= 1). With k > d the missing components are zero columns.
+
+    Returns
+    -------
+    ndarray (d, k): ``v_j * sqrt(lambda_j)`` for the eigenpairs in decreasing order of ``lambda``,
+    each column's sign fixed so that its largest-magnitude entry is positive (a deterministic
+    convention). Row i is asset i's descriptor; ``L @ L.T`` is the rank-k approximation of the correlation.
+    """
+    x = np.asarray(returns, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"returns must have shape (T >= 2, d), got {x.shape}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    d = x.shape[1]
+    flat = np.flatnonzero(np.ptp(x, axis=0) == 0)
+    if len(flat):
+        raise ValueError(f"training return series {flat[0]} (0-based column) is constant: its correlation is undefined")
+    corr = np.corrcoef(x, rowvar=False).reshape(d, d) if d > 1 else np.ones((1, 1))
+    lam, vec = np.linalg.eigh(corr)
+    order = np.argsort(lam)[::-1][: min(k, d)]
+    load = vec[:, order] * np.sqrt(np.clip(lam[order], 0.0, None))
+    flip = np.sign(load[np.argmax(np.abs(load), axis=0), np.arange(load.shape[1])])
+    load = load * np.where(flip == 0, 1.0, flip)
+    return np.pad(load, ((0, 0), (0, k - load.shape[1])))
 
 
 def state_features(
@@ -103,7 +148,8 @@ def state_features(
 
     Returns
     -------
-    cond : ndarray (N, C); asset_cond : ndarray (N, d, Ca); scale : ndarray (N, d).
+    cond : ndarray (N, C); asset_cond : ndarray (N, d, Ca); scale : ndarray (N, d), or (N, H, d) with
+    ``spec.scale_path``.
     """
     ctx = np.asarray(ctx, dtype=np.float64)
     if ctx.ndim != 3:
@@ -122,4 +168,5 @@ def state_features(
     dispersion = np.log(z[:, -1].std(axis=1) + 0.1)
     mean_level = asset_cond[:, :, 0].mean(axis=1)
     cond = np.concatenate([market_feats[:, 0], np.stack([avg_corr, dispersion, mean_level], axis=1)], axis=1)
-    return cond, asset_cond, target_scale(scale, np.asarray(long_run_vol, dtype=np.float64), horizon, spec.persistence)
+    lr = np.asarray(long_run_vol, dtype=np.float64)
+    return cond, asset_cond, target_scale(scale, lr, horizon, spec.persistence, spec.scale_path)

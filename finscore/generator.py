@@ -13,7 +13,7 @@ import torch
 
 from finscore._rng import as_generator
 from finscore._typing import Seed
-from finscore.conditioning import state_features
+from finscore.conditioning import asset_loadings, state_features
 from finscore.errors import CheckpointError, DataError, NumericalError
 from finscore.presets import ScoreConfig, resolve_config
 from finscore.protocol import BaseGenerator, _check_n_horizon
@@ -33,16 +33,24 @@ class ScoreGenerator(BaseGenerator):
     seed : training seed.
     device : "auto" (CUDA when present), "cpu" or "cuda".
     progress : show progress bars.
+    init_from : a fitted ScoreGenerator or a checkpoint path to start training from (fine-tuning a model
+        pre-trained on a longer panel, e.g. to fit a short history). Its network must have the same shape
+        (horizon, width, depth, heads, state features, number of loadings); the asset set may differ (the
+        static descriptors are fitted on the new data). Its training data must end on or before the end
+        of the data given to ``fit`` (else the forecasts would look ahead). Not a hyperparameter: not
+        in ``get_params``; the checkpoint records the source as ``warm_start_``.
     **overrides : any :class:`~finscore.presets.ScoreConfig` field, overriding the preset.
 
     Fitted attributes
     -----------------
     config_, model_, assets_, scale_ (target scale), long_run_vol_, cond_stats_, sigma_max_,
-    history_ (last ``context`` rows), train_result_, fingerprint_.
+    history_ (last ``context`` rows), train_result_, fingerprint_, warm_start_ (None or the source's
+    fingerprint and fitted dates).
     """
 
     def __init__(self, horizon: int = 20, context: int = 60, preset: str = "default", *, seed: int = 0,
-                 device: str = "auto", progress: bool = True, **overrides: Any) -> None:
+                 device: str = "auto", progress: bool = True, init_from: ScoreGenerator | str | Path | None = None,
+                 **overrides: Any) -> None:
         self.horizon = horizon
         self.context = context
         self.preset = preset
@@ -50,6 +58,7 @@ class ScoreGenerator(BaseGenerator):
         self.device = device
         self.progress = progress
         self.overrides = overrides
+        self.init_from = init_from
         resolve_config(preset, horizon, context, overrides)  # validate early
 
     def get_params(self) -> dict[str, Any]:
@@ -80,7 +89,7 @@ class ScoreGenerator(BaseGenerator):
         self.long_run_market_vol_ = float(np.sqrt(np.mean(train_rows.mean(axis=1) ** 2)) + 1e-8)
         ctx, tgt = _windows(values, L, H)
         cond, acond, scale = self._state(ctx)
-        x = tgt / scale[:, None, :]
+        x = tgt / scale
         self.scale_ = float(np.std(x[:n_train]))
         x = x / self.scale_
         self.cond_stats_ = _Standardizer.fit(cond[:n_train], acond[:n_train])
@@ -89,7 +98,10 @@ class ScoreGenerator(BaseGenerator):
         train = {k: torch.as_tensor(v[:n_train], dtype=torch.float32) for k, v in data.items()}
         val = {k: torch.as_tensor(v[-n_val:], dtype=torch.float32) for k, v in data.items()} if n_val else None
         self.config_ = cfg
-        self.model_, self.sigma_max_ = build_denoiser(cfg, train, cond.shape[1], acond.shape[2], seed=self.seed)
+        static = asset_loadings(train_rows, cfg.asset_loadings) if cfg.asset_loadings else None
+        self.model_, self.sigma_max_ = build_denoiser(cfg, train, cond.shape[1], acond.shape[2], seed=self.seed,
+                                                      n_assets=values.shape[1], asset_static=static)
+        self.warm_start_ = None if self.init_from is None else _warm_start(self.model_, cfg, self.init_from, returns)
         self.train_result_ = fit_denoiser(self.model_, cfg, train, val, seed=self.seed, device=self.device,
                                           progress=self.progress)
         self.loss_per_sigma_ = _loss_per_sigma(self.model_, val if val is not None else train, cfg.sigma_min,
@@ -98,8 +110,11 @@ class ScoreGenerator(BaseGenerator):
         self.fit_start_ = returns.index[0]
 
     def _state(self, ctx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cond (N, C), asset_cond (N, d, Ca), target scale (N, H, d) or (N, 1, d)) of contexts (N, L, d)."""
         cfg = getattr(self, "config_", None) or resolve_config(self.preset, self.horizon, self.context, self.overrides)
-        return state_features(ctx, self.long_run_vol_, self.long_run_market_vol_, cfg.state, horizon=cfg.horizon)
+        cond, acond, scale = state_features(ctx, self.long_run_vol_, self.long_run_market_vol_, cfg.state,
+                                            horizon=cfg.horizon)
+        return cond, acond, scale if scale.ndim == 3 else scale[:, None, :]
 
     # -------------------------------------------------------------- sample
     def sample(self, n: int, horizon: int | None = None, context: pd.DataFrame | None = None, seed: Seed = None, *,
@@ -169,7 +184,7 @@ class ScoreGenerator(BaseGenerator):
             x, meta = generate(self.model_, plan, cond, acond, scale * self.scale_, H, rng, guidance=step_guidance,
                                assets=self.assets_, group_size=n, device=self.device,
                                progress=self.progress and len(hist) > 4096)
-            r = x * scale[:, None, :] * self.scale_
+            r = x * scale * self.scale_
             if not np.all(np.isfinite(r)):
                 raise NumericalError("the sampler produced non-finite returns; try more steps or sampler='ode'")
             pieces.append(r)
@@ -199,6 +214,7 @@ class ScoreGenerator(BaseGenerator):
             "cond_stats": self.cond_stats_.to_dict(), "fingerprint": self.fingerprint_,
             "loss_per_sigma": self.loss_per_sigma_,
             "n_cond": self.cond_stats_.n_cond, "n_asset_cond": self.cond_stats_.n_asset_cond,
+            "warm_start": getattr(self, "warm_start_", None),
             "history_curve": self.train_result_.history.to_dict(orient="list"),
             "train_summary": {k: v for k, v in vars(self.train_result_).items()
                               if isinstance(v, (int, float, str)) and not k.startswith("_")},
@@ -226,11 +242,12 @@ class ScoreGenerator(BaseGenerator):
             gen.cond_stats_ = _Standardizer.from_dict(meta["cond_stats"])
             gen.fingerprint_ = meta["fingerprint"]
             gen.loss_per_sigma_ = meta.get("loss_per_sigma")
+            gen.warm_start_ = meta.get("warm_start")
             gen.fit_start_, gen.fit_end_ = pd.Timestamp(meta["fit_start"]), pd.Timestamp(meta["fit_end"])
             gen.history_ = pd.DataFrame(tensors.pop("history").numpy(), columns=list(gen.assets_),
                                         index=pd.DatetimeIndex(pd.to_datetime(meta["history_dates"]), name="date"))
             gen.model_, gen.sigma_max_ = build_denoiser(gen.config_, None, meta["n_cond"], meta["n_asset_cond"],
-                                                        sigma_max=meta["sigma_max"])
+                                                        sigma_max=meta["sigma_max"], n_assets=len(gen.assets_))
             state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
             gen.model_.load_state_dict(state, strict=True)
         except (KeyError, TypeError, RuntimeError, ValueError) as exc:
@@ -238,6 +255,29 @@ class ScoreGenerator(BaseGenerator):
         gen.model_.eval()
         gen.train_result_ = restore_train_result(meta)
         return gen
+
+
+_SHAPE_FIELDS = ("horizon", "context", "state", "width", "depth", "heads", "asset_loadings", "parameterization")
+
+
+def _warm_start(model, cfg: ScoreConfig, source, returns: pd.DataFrame) -> dict[str, Any]:
+    """Copy ``source``'s network weights (all but the static asset descriptors) into ``model``."""
+    if isinstance(source, (str, Path)):
+        source = ScoreGenerator.load(source, device="cpu")
+    if not isinstance(source, ScoreGenerator):
+        raise TypeError(f"init_from must be a fitted ScoreGenerator or a checkpoint path, got {type(source).__name__}")
+    source._check_fitted()
+    if source.fit_end_ > returns.index[-1]:
+        raise DataError(f"init_from was trained on data up to {source.fit_end_.date()}, after the end of this "
+                        f"training set ({returns.index[-1].date()}): its forecasts would look ahead")
+    differ = [f for f in _SHAPE_FIELDS if getattr(source.config_, f) != getattr(cfg, f)]
+    if differ:
+        pairs = [f"{f}={getattr(source.config_, f)!r} vs {getattr(cfg, f)!r}" for f in differ]
+        raise ValueError("init_from has a different network (init_from vs this configuration): " + ", ".join(pairs))
+    state = {k: v for k, v in source.model_.state_dict().items() if not k.endswith("asset_static")}
+    model.load_state_dict(state, strict=False)
+    return {"fingerprint": source.fingerprint_, "fit_start": source.fit_start_.isoformat(),
+            "fit_end": source.fit_end_.isoformat(), "assets": list(source.assets_)}
 
 
 class _Forecast:

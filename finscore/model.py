@@ -14,8 +14,12 @@ from finscore.presets import ScoreConfig, check_sample_batch
 
 
 def build_denoiser(cfg: ScoreConfig, train: dict[str, torch.Tensor] | None, n_cond: int, n_asset_cond: int,
-                   *, seed: int = 0, sigma_max: float | None = None):
+                   *, seed: int = 0, sigma_max: float | None = None, n_assets: int = 0,
+                   asset_static: np.ndarray | None = None):
     """Network + EDM preconditioning for ``cfg``; sigma_max from the training windows unless given.
+
+    With ``cfg.asset_loadings > 0`` the network carries static descriptors of ``n_assets`` assets:
+    ``asset_static`` (n_assets, cfg.asset_loadings), or zeros to be filled by a checkpoint's weights.
 
     Returns
     -------
@@ -27,9 +31,12 @@ def build_denoiser(cfg: ScoreConfig, train: dict[str, torch.Tensor] | None, n_co
     if sigma_max is None:
         sigma_max = cfg.sigma_max or float(sigma_max_from_data(train["x"].numpy()))
     torch.manual_seed(seed)
+    k = cfg.asset_loadings
     net = ScoreNet(NetConfig(horizon=cfg.horizon, cond_dim=n_cond, asset_cond_dim=n_asset_cond, width=cfg.width,
                              depth=cfg.depth, heads=cfg.heads, dropout=cfg.dropout,
-                             energy=cfg.parameterization == "energy"))
+                             energy=cfg.parameterization == "energy", n_assets=n_assets if k else 0,
+                             asset_static_dim=k),
+                   asset_static=None if asset_static is None or not k else torch.as_tensor(asset_static))
     model = Denoiser(net, sigma_data=1.0, energy=cfg.parameterization == "energy")
     return model, float(sigma_max)
 
@@ -96,7 +103,7 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
              group_size: int | None = None, device: str = "auto", progress: bool = False):
     """Sample standardized windows (B, H, d) for B condition rows, in batches of ``plan.batch``.
 
-    ``plain_scale`` (B, d) maps a standardized window to daily log returns (x * scale), which
+    ``plain_scale`` (B, d), (B, 1, d) or (B, H, d) maps a standardized window to daily log returns (x * scale), which
     guidance needs to evaluate a portfolio loss in plain units. With guidance, batches hold whole
     contexts (``group_size`` consecutive rows share one context and one VaR threshold).
     ``plan.refine`` ("mala" / "ula") refines the samples on the model's energy at the smallest sigma.

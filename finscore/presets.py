@@ -28,6 +28,7 @@ class ScoreConfig:
     depth: int = 2
     heads: int = 4
     dropout: float = 0.0
+    asset_loadings: int = 4  # static per-asset descriptors: loadings on this many principal components (0: none)
     parameterization: str = "score"  # "score" or "energy" (score = -grad E)
     # noise schedule and loss
     sigma_min: float = 0.01
@@ -58,6 +59,7 @@ class ScoreConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ScoreConfig":
         d = dict(d)
+        d.setdefault("asset_loadings", 0)  # checkpoints written before the field existed had no descriptors
         state = d.pop("state", {})
         state = StateSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in state.items()})
         known = {f.name for f in fields(cls)}
@@ -91,6 +93,9 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
             f"horizon must be >= 1 and context >= {max(cfg.state.vol_windows)} days (the longest volatility window); "
             f"got horizon={cfg.horizon}, context={cfg.context}"
         )
+    if isinstance(cfg.asset_loadings, bool) or not isinstance(cfg.asset_loadings, (int, np.integer)) \
+            or cfg.asset_loadings < 0:
+        raise ValueError(f"asset_loadings must be an integer >= 0, got {cfg.asset_loadings!r}")
     if cfg.parameterization not in ("score", "energy"):
         raise ValueError(f"parameterization must be 'score' or 'energy', got {cfg.parameterization!r}")
     check_sample_batch(cfg.sample_batch)

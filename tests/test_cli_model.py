@@ -57,3 +57,20 @@ def test_demo_refuses_existing_outputs_before_training(tmp_path, capsys):
     assert "pass --force" in capsys.readouterr().err
     assert out.read_bytes().startswith(b"%PDF-1.4 a report")  # untouched
     assert not (tmp_path / "m").exists()  # nothing trained or written
+
+
+def test_fit_fine_tunes_from_a_saved_model(model_dir, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "tuned"
+    args = ["fit", "--data", "factors", "--start", "2015-01-01", "--end", "2016-12-31", "--preset", "tiny",
+            "--horizon", "10", "--steps", "3", "--init-from", str(model_dir), "--out", str(out)]
+    assert main(args) == 0
+    assert f"fine-tuned from {model_dir}" in capsys.readouterr().out
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["warm_start"]["fit_end"].startswith("2014-12-31") and meta["assets"] != meta["warm_start"]["assets"]
+    # a source trained past the end of this data would look ahead: a clear error, no checkpoint
+    early = ["fit", "--data", "factors", "--end", "2014-11-28", "--preset", "tiny", "--horizon", "10", "--steps", "3",
+             "--init-from", str(model_dir), "--out", str(tmp_path / "bad")]
+    assert main(early) != 0
+    assert "look ahead" in capsys.readouterr().err and not (tmp_path / "bad").exists()

@@ -135,3 +135,66 @@ def test_auto_sample_batch_is_the_device_default(tiny_generator):
     finally:
         tiny_generator.config_ = cfg
     np.testing.assert_array_equal(auto, explicit)
+
+
+def test_static_asset_loadings_and_scale_path_fit_sample_and_save(sp500_returns, tmp_path):
+    from finscore.conditioning import asset_loadings
+
+    returns = sp500_returns.loc["2012-01-01":"2014-12-31"].iloc[:, :4]
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", asset_loadings=2, state={"scale_path": True},
+                       progress=False).fit(returns)
+    assert g._state(returns.to_numpy()[None, -60:])[2].shape == (1, 10, 4)  # one target scale per horizon day
+    static = g.model_.net.asset_static.numpy()
+    n_windows = len(returns) - 60 - 10 + 1
+    n_val = round(g.config_.val_fraction * n_windows)
+    train_rows = returns.to_numpy()[: n_windows - n_val - 10 + 60 + 10 - 1]  # the DSM validation windows excluded
+    np.testing.assert_allclose(static, asset_loadings(train_rows, 2), rtol=1e-6)
+    g.save(tmp_path / "m")
+    back = ScoreGenerator.load(tmp_path / "m", device="cpu")
+    assert back.config_ == g.config_
+    assert np.array_equal(back.model_.net.asset_static.numpy(), static)
+    assert np.array_equal(back.sample(32, seed=3).values, g.sample(32, seed=3).values)
+    with pytest.raises(ValueError, match="asset_loadings must be an integer >= 0"):
+        ScoreGenerator(preset="tiny", asset_loadings=-1).fit(returns)
+
+
+def test_checkpoint_configs_from_before_asset_loadings_load_without_descriptors():
+    from finscore.presets import PRESETS, ScoreConfig
+
+    old = PRESETS["default"].to_dict()
+    assert old.pop("asset_loadings") == 4  # the default now
+    assert ScoreConfig.from_dict(old).asset_loadings == 0
+
+
+def test_init_from_fine_tunes_a_pretrained_network_on_another_asset_set(sp500_returns, tmp_path):
+    src = ScoreGenerator(horizon=10, context=60, preset="tiny", asset_loadings=2, progress=False)
+    src.fit(sp500_returns.loc["2009-01-01":"2011-12-31"].iloc[:, :4])
+    target = sp500_returns.loc["2011-01-01":"2013-12-31"].iloc[:, 5:8]
+    # lr ~ 0: training leaves the warm-started weights where they were, so the copy itself is visible
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", asset_loadings=2, lr=1e-12, init_from=src,
+                       progress=False).fit(target)
+    theirs = src.model_.state_dict()
+    for k, v in g.model_.state_dict().items():
+        if k.endswith("asset_static"):
+            assert v.shape == (3, 2)  # fitted on the new assets, not copied
+            assert not np.array_equal(v.numpy()[:2], theirs[k].numpy()[:2])
+        else:
+            assert torch.allclose(v, theirs[k], atol=1e-6), k
+    assert g.warm_start_["fit_end"] == src.fit_end_.isoformat() and "init_from" not in g.get_params()
+    g.save(tmp_path / "m")
+    assert ScoreGenerator.load(tmp_path / "m").warm_start_ == g.warm_start_
+    src.save(tmp_path / "src")  # a checkpoint path works as well
+    ScoreGenerator(horizon=10, context=60, preset="tiny", asset_loadings=2, steps=2, init_from=tmp_path / "src",
+                   progress=False).fit(target)
+
+
+def test_init_from_errors_are_specific(tiny_generator, sp500_returns):
+    early = sp500_returns.loc["2005-01-01":"2008-12-31"].iloc[:, :5]
+    with pytest.raises(DataError, match="look ahead"):
+        ScoreGenerator(horizon=10, context=60, preset="tiny", init_from=tiny_generator, progress=False).fit(early)
+    late = sp500_returns.loc["2015-01-01":"2016-12-31"].iloc[:, :5]
+    with pytest.raises(ValueError, match="width=32 vs 16"):
+        ScoreGenerator(horizon=10, context=60, preset="tiny", width=16, init_from=tiny_generator,
+                       progress=False).fit(late)
+    with pytest.raises(TypeError, match="init_from must be a fitted ScoreGenerator"):
+        ScoreGenerator(horizon=10, context=60, preset="tiny", init_from=42, progress=False).fit(late)

@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=None, help="training steps (overrides the preset)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--init-from", default=None, metavar="CHECKPOINT",
+                   help="fine-tune from a saved model with the same network settings (e.g. pre-trained on a "
+                        "longer panel); its training data must end no later than this data")
     p.add_argument("--force", action="store_true", help="overwrite an existing checkpoint")
     p.set_defaults(func=run)
 
@@ -31,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     rank, world = init_from_env()  # under torchrun: data-parallel training, rank 0 saves
     returns = load_returns(args)
     overrides = {} if args.steps is None else {"steps": args.steps}
-    gen = ScoreGenerator(args.horizon, args.context, args.preset, seed=args.seed, device=args.device, **overrides)
+    gen = ScoreGenerator(args.horizon, args.context, args.preset, seed=args.seed, device=args.device,
+                         init_from=args.init_from, **overrides)
     if world > 1 and args.device == "auto" and torch.cuda.is_available():
         gen.device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
     gen.fit(returns)
@@ -39,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     gen.save(args.out, overwrite=args.force)
     best = gen.train_result_.history["val_loss"].min()
+    warm = "" if gen.warm_start_ is None else f", fine-tuned from {args.init_from}"
     print(f"saved {args.out}: {len(gen.assets_)} assets, {returns.index[0].date()}..{returns.index[-1].date()}, "
-          f"best validation DSM loss {best:.4f}")
+          f"best validation DSM loss {best:.4f}{warm}")
     return 0

@@ -5,7 +5,11 @@ embedded by a shared linear map, i.e. a full-width temporal filter) concatenated
 state features, plus one market token carrying the global state. Transformer blocks mix across assets
 (attention) and within tokens (MLP); every norm is modulated by ``emb = embed(log sigma) + embed(cond)``.
 Output: a per-asset H-day path (score form) or one scalar (energy form). Weights are shared across
-assets, so a model is defined for any number of assets (it is trained on the fit set's d).
+assets, so a model is defined for any number of assets (it is trained on the fit set's d) — unless
+it carries static asset descriptors (``asset_static_dim > 0``): fixed per-asset vectors, e.g. loadings
+on the training correlation's principal components, that tell the tokens apart so attention can learn
+pair-specific dependence. They are a buffer of shape (n_assets, S), kept in checkpoints, and are not
+dropped with the condition (the unconditional branch still knows which asset is which).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ class NetConfig:
 
     horizon : days H per window; cond_dim : global features C (0: none); asset_cond_dim : per-asset
     features Ca (0: none); width : token width W; depth : number of blocks; heads : attention heads;
-    dropout : dropout rate; energy : scalar energy head instead of a window output.
+    dropout : dropout rate; energy : scalar energy head instead of a window output;
+    n_assets, asset_static_dim : shape (n_assets, S) of the static asset descriptors (0: none, any d).
     """
 
     horizon: int
@@ -35,10 +40,14 @@ class NetConfig:
     heads: int = 4
     dropout: float = 0.0
     energy: bool = False
+    n_assets: int = 0
+    asset_static_dim: int = 0
 
     def __post_init__(self) -> None:
         if self.horizon < 1 or self.width < 1 or self.depth < 0 or self.cond_dim < 0 or self.asset_cond_dim < 0:
             raise ValueError(f"invalid NetConfig {self}")
+        if self.asset_static_dim < 0 or (self.asset_static_dim > 0) != (self.n_assets > 0):
+            raise ValueError(f"asset_static_dim and n_assets must both be positive or both 0, got {self}")
         if self.width % self.heads:
             raise ValueError(f"width ({self.width}) must be divisible by heads ({self.heads})")
 
@@ -47,18 +56,27 @@ class ScoreNet(nn.Module):
     """``F(u, c_noise, cond, asset_cond, cond_mask)``: (B, H, d) -> (B, H, d), or (B,) if ``energy``.
 
     ``cond`` (B, C), ``asset_cond`` (B, d, Ca); ``cond_mask`` (B,) bool, False replaces both by learned
-    null embeddings (classifier-free guidance's unconditional branch).
+    null embeddings (classifier-free guidance's unconditional branch). ``asset_static`` (n_assets, S)
+    fills the descriptor buffer (zeros if None, e.g. before a checkpoint's weights are loaded).
     """
 
-    def __init__(self, config: NetConfig) -> None:
+    def __init__(self, config: NetConfig, asset_static: torch.Tensor | None = None) -> None:
         super().__init__()
         self.config = c = config
         w = c.width
+        if c.asset_static_dim:
+            shape = (c.n_assets, c.asset_static_dim)
+            static = torch.zeros(shape) if asset_static is None else torch.as_tensor(asset_static, dtype=torch.float32)
+            if tuple(static.shape) != shape:
+                raise ValueError(f"asset_static must have shape {shape}, got {tuple(static.shape)}")
+            self.register_buffer("asset_static", static.clone())
+        elif asset_static is not None:
+            raise ValueError("asset_static given but the NetConfig has asset_static_dim=0")
         self.noise_embed = nn.Sequential(FourierEmbedding(16), mlp(32, w, w))
         self.cond_embed = mlp(c.cond_dim, w, w) if c.cond_dim else None
         self.null_cond = nn.Parameter(torch.zeros(w))
         self.null_asset = nn.Parameter(torch.zeros(c.asset_cond_dim)) if c.asset_cond_dim else None
-        self.stem = nn.Linear(c.horizon + c.asset_cond_dim, w)
+        self.stem = nn.Linear(c.horizon + c.asset_cond_dim + c.asset_static_dim, w)
         self.market_token = nn.Parameter(torch.zeros(w))
         self.blocks = nn.ModuleList(AdaBlock(w, c.heads, c.dropout) for _ in range(c.depth))
         self.out_norm = nn.LayerNorm(w, elementwise_affine=False)
@@ -91,6 +109,10 @@ class ScoreNet(nn.Module):
             if keep is not None:
                 asset_cond = keep[:, :, None] * asset_cond + (1 - keep[:, :, None]) * self.null_asset
             tokens = torch.cat([tokens, asset_cond], dim=-1)
+        if c.asset_static_dim:
+            if d != c.n_assets:
+                raise ValueError(f"this network carries descriptors of {c.n_assets} assets; got a window of {d}")
+            tokens = torch.cat([tokens, self.asset_static.to(tokens.dtype).expand(b, d, -1)], dim=-1)
         x = torch.cat([self.market_token.expand(b, 1, -1), self.stem(tokens)], dim=1)  # (B, 1 + d, W)
         for block in self.blocks:
             x = block(x, emb)

@@ -56,3 +56,40 @@ def test_shape_errors_are_specific():
         net(u, t, cond=c, asset_cond=a[:, :2])
     with pytest.raises(ValueError, match="divisible"):
         NetConfig(horizon=5, width=10, heads=4)
+
+
+def test_static_asset_descriptors_tell_assets_apart_in_both_branches():
+    torch.manual_seed(0)
+    static = torch.randn(4, 3)
+    cfg = NetConfig(horizon=5, cond_dim=6, asset_cond_dim=2, width=16, depth=2, heads=4, n_assets=4, asset_static_dim=3)
+    net = ScoreNet(cfg, asset_static=static)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    u, t, c, a = _inputs()
+    perm = torch.tensor([2, 0, 3, 1])
+    out = net(u, t, cond=c, asset_cond=a)
+    # permuting the data alone is no longer a symmetry; permuting the descriptors with it is
+    assert not torch.allclose(out[:, :, perm], net(u[:, :, perm], t, cond=c, asset_cond=a[:, perm]), atol=1e-3)
+    net_p = ScoreNet(cfg, asset_static=static[perm])
+    net_p.load_state_dict({**net.state_dict(), "asset_static": static[perm]})
+    assert torch.allclose(out[:, :, perm], net_p(u[:, :, perm], t, cond=c, asset_cond=a[:, perm]), atol=1e-5)
+    # the unconditional branch keeps the descriptors (they are not part of the condition)
+    off = torch.zeros(3, dtype=torch.bool)
+    net_p.load_state_dict(net.state_dict())
+    net_p.asset_static.copy_(static[perm])
+    assert not torch.allclose(net(u, t, cond=c, asset_cond=a, cond_mask=off),
+                              net_p(u, t, cond=c, asset_cond=a, cond_mask=off), atol=1e-3)
+    assert "asset_static" in net.state_dict()  # saved with the weights
+
+
+def test_static_descriptor_errors_are_specific():
+    cfg = NetConfig(horizon=5, cond_dim=6, asset_cond_dim=2, width=16, n_assets=4, asset_static_dim=3)
+    with pytest.raises(ValueError, match=r"asset_static must have shape \(4, 3\)"):
+        ScoreNet(cfg, asset_static=torch.zeros(5, 3))
+    with pytest.raises(ValueError, match="asset_static_dim=0"):
+        ScoreNet(NetConfig(horizon=5, width=16), asset_static=torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="both be positive or both 0"):
+        NetConfig(horizon=5, width=16, asset_static_dim=3)
+    u, t, c, a = _inputs(d=5)
+    with pytest.raises(ValueError, match="descriptors of 4 assets; got a window of 5"):
+        ScoreNet(cfg)(u, t, cond=c, asset_cond=a)

@@ -25,10 +25,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from functools import partial
 
 import pandas as pd
 
 from _common import RESULTS, cached_fit, header, md_table, prepare, preset_key  # same directory
+from finscore._io import atomic_write_text
 from finscore.baselines import GARCH, GaussianCopula, HistoricalSimulation
 from finscore.risk import backtest, compare_backtests
 
@@ -36,16 +38,17 @@ LEVELS = (0.95, 0.975, 0.99)
 MODELS = ("finscore", "garch", "copula", "fhs", "bootstrap")
 
 
+BASELINES = {"garch": GARCH, "copula": GaussianCopula, "fhs": HistoricalSimulation,
+             "bootstrap": partial(HistoricalSimulation, method="bootstrap")}
+
+
 def make(name: str, data: str, start: str, seed: int, train: pd.DataFrame):
     if name == "finscore":
         path = RESULTS / "models" / f"backtest-{data}-{start}-default-{preset_key('default')}-s{seed}"
         return cached_fit(path, train, preset="default", seed=seed)
-    gen = {"garch": GARCH, "copula": GaussianCopula, "fhs": HistoricalSimulation}.get(name)
-    if name == "bootstrap":
-        return HistoricalSimulation(method="bootstrap").fit(train)
-    if gen is None:
+    if name not in BASELINES:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
-    return gen().fit(train)
+    return BASELINES[name]().fit(train)
 
 
 def main(argv=None) -> int:
@@ -120,7 +123,7 @@ def main(argv=None) -> int:
         lines += ["", f"## {100 * lv:g}% (expected exceedances {s['expected'].iloc[0]:.1f})", "", md_table(t)]
     lines += ["", "## Time", "", "Seconds; fit_s is the load time when the fitted ScoreGenerator came from the cache.",
               "", md_table(pd.DataFrame(timing).T.rename_axis("model"), "{:.1f}")]
-    (RESULTS / f"backtest_{args.data}.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(RESULTS / f"backtest_{args.data}.md", "\n".join(lines) + "\n")
     print(f"wrote {RESULTS / f'backtest_{args.data}.md'}")
     return 0
 

@@ -25,6 +25,7 @@ import time
 import pandas as pd
 
 from _common import RESULTS, cached_fit, header, md_table, prepare, preset_key  # same directory
+from finscore._io import atomic_write_text
 from finscore import ScoreGenerator
 from finscore.validation import evaluate
 
@@ -102,7 +103,7 @@ def main(argv=None) -> int:
         "",
         md_table(show),
     ]
-    (RESULTS / f"refine_{args.data}.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(RESULTS / f"refine_{args.data}.md", "\n".join(lines) + "\n")
     print(f"wrote {RESULTS / f'refine_{args.data}.md'}")
     return 0
 

@@ -27,6 +27,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from _common import RESULTS, header, md_table, prepare  # same directory
+from finscore._io import atomic_write_text
 from backtest import make  # the shared fitted model
 from finscore.report.stress import run_stress
 
@@ -109,7 +110,7 @@ def main(argv=None) -> int:
         "",
         md_table(show.set_index("context_end")),
     ]
-    (RESULTS / f"stress_{args.data}.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(RESULTS / f"stress_{args.data}.md", "\n".join(lines) + "\n")
     print(f"wrote {RESULTS / f'stress_{args.data}.md'}")
     return 0
 

@@ -2,7 +2,8 @@
 
 Protocol (stated once, here): fit on embedded data up to 2016-12-31; model selection on
 2017-01-01..2018-12-31 (``--period val``); the reported figures on 2019-01-01..end of data
-(``--period report``, includes March 2020). H = 20-day paths at every 5th trading day, 500
+(``--period report``, includes March 2020). A second selection fold with a crash in it: fit up to
+2007-12-31, test on 2008-2009 (``--period crisis``, embedded sp500 only). H = 20-day paths at every 5th trading day, 500
 scenarios per date; 1-day VaR backtest of the equal-weight book on every day of the period
 (500 scenarios per day). Baselines are fitted once on the same training data and filtered
 through the context with fixed parameters (no re-fitting), exactly like ScoreGenerator.
@@ -39,7 +40,11 @@ from finscore.risk import backtest
 from finscore.validation import evaluate
 
 TRAIN_END = "2016-12-31"
-PERIODS = {"val": ("2017-01-01", "2018-12-31"), "report": ("2019-01-01", None)}
+#: period -> (training end, first test date, last test date or None for the end of the data). "crisis" is a
+#: second model-selection fold with a crash in it (2008-2009, models trained through 2007): the validation
+#: years 2017-2018 have none, so they cannot tell how a candidate behaves when volatility explodes.
+PERIODS = {"val": (TRAIN_END, "2017-01-01", "2018-12-31"), "report": (TRAIN_END, "2019-01-01", None),
+           "crisis": ("2007-12-31", "2008-01-01", "2009-12-31")}
 
 
 def _value(s: str):
@@ -68,9 +73,9 @@ def _var_from_origins(ev, name):
 
 
 def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n):
-    start, end = PERIODS[period]
+    train_end, start, end = PERIODS[period]
     t0 = time.perf_counter()
-    ev = evaluate({name: gen}, returns, train_end=TRAIN_END, test_start=start, test_end=end, horizon=20,
+    ev = evaluate({name: gen}, returns, train_end=train_end, test_start=start, test_end=end, horizon=20,
                   stride=stride, n_scenarios=n, seed=seed, fit=fit, progress=False)
     t_eval = time.perf_counter() - t0
     col = ev.table[name]
@@ -97,7 +102,7 @@ def baselines(key, returns, period, *, n, stride, var_n, refresh=False):
     path = RESULTS / f"baselines_{key}_{period}.csv"
     if path.exists() and not refresh:
         return pd.read_csv(path)
-    train = returns.loc[:TRAIN_END]
+    train = returns.loc[:PERIODS[period][0]]
     rows = []
     for name, gen in (("garch", GARCH()), ("copula", GaussianCopula())):
         gen.fit(train)
@@ -111,18 +116,20 @@ def baselines(key, returns, period, *, n, stride, var_n, refresh=False):
 SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "sample_batch")
 
 
-def _fitted(data, preset, seed, overrides, train, pretrain=None):
+def _fitted(data, preset, seed, overrides, train, pretrain=None, train_end=TRAIN_END):
     """Fit, or reuse the model fitted with the same data, preset settings, seed and training overrides.
 
-    ``pretrain``: (name, returns) of a panel to pre-train on (up to TRAIN_END, same settings and seed);
+    ``pretrain``: (name, returns) of a panel to pre-train on (up to ``train_end``, same settings and seed);
     the model for ``data`` is then fine-tuned from it (``init_from``).
     """
     parts = [data, preset, preset_key(preset), seed, sorted(overrides.items())]
+    if train_end != TRAIN_END:  # keys of models trained to the main split stay what they were
+        parts.append(f"train_end={train_end}")
     extra = {}
     if pretrain is not None:
         name, rets = pretrain
         parts.append(f"pretrain={name}")
-        extra["init_from"] = _fitted(name, preset, seed, overrides, rets.loc[:TRAIN_END])
+        extra["init_from"] = _fitted(name, preset, seed, overrides, rets.loc[:train_end], train_end=train_end)
     key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:12]
     return cached_fit(RESULTS / "models" / key, train, preset=preset, seed=seed, **overrides, **extra)
 
@@ -166,7 +173,8 @@ def main(argv=None) -> int:
     for seed in args.seeds:
         t0 = time.perf_counter()
         pretrain = None if args.pretrain is None else (args.pretrain, to_returns(load_prices(args.pretrain)))
-        gen = _fitted(args.data, args.preset, seed, overrides, returns.loc[:TRAIN_END], pretrain)
+        train_end = PERIODS[args.period][0]
+        gen = _fitted(args.data, args.preset, seed, overrides, returns.loc[:train_end], pretrain, train_end)
         gen.config_ = dataclasses.replace(gen.config_, **sampling)
         fit_s = time.perf_counter() - t0
         row = score_generator("finscore", gen, returns, args.period, seed, n=args.n, stride=args.stride, fit=False,

@@ -4,8 +4,9 @@ One function, :func:`state_features`, maps context windows (N, L, d) of daily lo
 returns to
 
 * ``scale``      (N, d)      per-asset target scale: the EWMA volatility at the forecast date (known at t),
-  optionally mean-reverted toward its long-run level over the horizon (``StateSpec.persistence``);
-  (N, H, d) with ``StateSpec.scale_path``: one forecast volatility per horizon day;
+  optionally mean-reverted toward its long-run level over the horizon (``StateSpec.persistence``), or
+  the variance forecast of a GJR-GARCH(1,1) fitted on the training rows (``StateSpec.vol_model="gjr"``,
+  the default preset's); (N, H, d) with ``StateSpec.scale_path``: one forecast volatility per horizon day;
 * ``asset_cond`` (N, d, Ca)  per-asset state: volatility level vs its long-run value,
   volatility term structure, last returns in units of today's volatility, drawdown, momentum;
 * ``cond``       (N, C)      market state of the equal-weight book: the same volatility and
@@ -26,7 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from finscore.baselines._volatility import GJRParams
+
 _EPS = 1e-8
+VOL_MODELS = ("ewma", "gjr")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,11 @@ class StateSpec:
     scale_path : scale horizon day h by its own forecast ``sqrt(LR^2 + (ewma^2 - LR^2) phi^h)`` (scale
         (N, H, d)) instead of by the RMS over the horizon (scale (N, d)): the scaled target then has
         about unit variance on every day, whatever the state's term structure.
+    vol_model : ``"ewma"`` (the forecast above) or ``"gjr"``: the target scale is then the variance
+        forecast of a per-asset GJR-GARCH(1,1) fitted once on the training rows and filtered through the
+        context from its unconditional variance, ``U + (s2_{t+1} - U) p^(h-1)`` for h = 1..H with the
+        fitted persistence ``p = alpha + gamma/2 + beta`` (``persistence`` is then unused). The
+        features stay EWMA-based.
     """
 
     ewma_lambda: float = 0.94
@@ -53,6 +62,11 @@ class StateSpec:
     clip: float = 8.0
     persistence: float = 1.0
     scale_path: bool = False
+    vol_model: str = "ewma"
+
+    def __post_init__(self) -> None:
+        if self.vol_model not in VOL_MODELS:
+            raise ValueError(f"StateSpec.vol_model must be one of {VOL_MODELS}, got {self.vol_model!r}")
 
     def n_asset_features(self) -> int:
         return 1 + len(self.vol_windows) + self.n_recent + 2
@@ -97,6 +111,29 @@ def target_scale(ewma: np.ndarray, long_run: np.ndarray, horizon: int, persisten
     return np.sqrt(long_run**2 + (ewma[:, None, :] ** 2 - long_run**2) * decay[None, :, None])
 
 
+def gjr_target_scale(ctx: np.ndarray, vol: GJRParams, uncond: np.ndarray, horizon: int,
+                     path: bool = False) -> np.ndarray:
+    """GJR-GARCH(1,1) variance forecast after each context, as a target scale (see :class:`StateSpec`).
+
+    Parameters
+    ----------
+    ctx : ndarray (N, L, d) of daily log returns.
+    vol : per-asset GJR parameters (each (d,)), symmetric innovations (kappa = 1/2).
+    uncond : ndarray (d,) unconditional variances; the filter starts there at the first context row.
+    horizon : H.
+    path : return the forecast volatility of every horizon day (N, H, d) instead of its RMS (N, d).
+    """
+    ctx = np.asarray(ctx, dtype=np.float64)
+    uncond = np.asarray(uncond, dtype=np.float64)
+    s2 = np.broadcast_to(uncond, (ctx.shape[0], ctx.shape[2])).copy()
+    for t in range(ctx.shape[1]):
+        s2 = vol.step(ctx[:, t] - vol.mu, s2)
+    p = np.clip(vol.alpha + 0.5 * vol.gamma + vol.beta, 0.0, 0.999)  # (d,)
+    decay = p[None, :] ** np.arange(horizon, dtype=np.float64)[:, None]  # (H, d); h = 1 is s2 itself
+    var_path = np.maximum(uncond + (s2[:, None, :] - uncond) * decay[None], _EPS**2)
+    return np.sqrt(var_path) if path else np.sqrt(np.mean(var_path, axis=1))
+
+
 def asset_loadings(returns: np.ndarray, k: int) -> np.ndarray:
     """Loadings of each asset on the ``k`` leading principal components of the correlation of ``returns``.
 
@@ -131,7 +168,7 @@ def asset_loadings(returns: np.ndarray, k: int) -> np.ndarray:
 
 def state_features(
     ctx: np.ndarray, long_run_vol: np.ndarray, long_run_market_vol: float, spec: StateSpec = StateSpec(),
-    horizon: int = 1,
+    horizon: int = 1, vol: tuple[GJRParams, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Condition of the score model from context windows.
 
@@ -145,6 +182,8 @@ def state_features(
         Daily volatility of the equal-weight book over the training period.
     spec : StateSpec
     horizon : days H of the target window (used by the mean-reverting target scale).
+    vol : (GJR parameters, unconditional variances (d,)) fitted on the training rows; needed when
+        ``spec.vol_model == "gjr"`` and ignored otherwise.
 
     Returns
     -------
@@ -168,5 +207,9 @@ def state_features(
     dispersion = np.log(z[:, -1].std(axis=1) + 0.1)
     mean_level = asset_cond[:, :, 0].mean(axis=1)
     cond = np.concatenate([market_feats[:, 0], np.stack([avg_corr, dispersion, mean_level], axis=1)], axis=1)
+    if spec.vol_model == "gjr":
+        if vol is None:
+            raise ValueError('StateSpec.vol_model="gjr" needs the fitted GJR parameters: pass vol=(params, uncond)')
+        return cond, asset_cond, gjr_target_scale(ctx, vol[0], vol[1], horizon, spec.scale_path)
     lr = np.asarray(long_run_vol, dtype=np.float64)
     return cond, asset_cond, target_scale(scale, lr, horizon, spec.persistence, spec.scale_path)

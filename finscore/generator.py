@@ -13,6 +13,7 @@ import torch
 
 from finscore._rng import as_generator
 from finscore._typing import Seed
+from finscore.baselines._volatility import GJRParams
 from finscore.conditioning import asset_loadings, state_features
 from finscore.errors import CheckpointError, DataError, NumericalError
 from finscore.presets import ScoreConfig, resolve_config
@@ -45,7 +46,8 @@ class ScoreGenerator(BaseGenerator):
     -----------------
     config_, model_, assets_, scale_ (target scale), long_run_vol_, cond_stats_, sigma_max_,
     history_ (last ``context`` rows), train_result_, fingerprint_, warm_start_ (None or the source's
-    fingerprint and fitted dates).
+    fingerprint and fitted dates), vol_params_ (with ``state.vol_model="gjr"``: the per-asset GJR-GARCH
+    parameters and unconditional variances fitted on the training rows; else None).
     """
 
     def __init__(self, horizon: int = 20, context: int = 60, preset: str = "default", *, seed: int = 0,
@@ -87,6 +89,7 @@ class ScoreGenerator(BaseGenerator):
         train_rows = values[: n_train + L + H - 1]
         self.long_run_vol_ = np.sqrt(np.mean(train_rows**2, axis=0)) + 1e-8
         self.long_run_market_vol_ = float(np.sqrt(np.mean(train_rows.mean(axis=1) ** 2)) + 1e-8)
+        self.vol_params_ = _fit_gjr(returns.iloc[: len(train_rows)]) if cfg.state.vol_model == "gjr" else None
         ctx, tgt = _windows(values, L, H)
         cond, acond, scale = self._state(ctx)
         x = tgt / scale
@@ -112,8 +115,10 @@ class ScoreGenerator(BaseGenerator):
     def _state(self, ctx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(cond (N, C), asset_cond (N, d, Ca), target scale (N, H, d) or (N, 1, d)) of contexts (N, L, d)."""
         cfg = getattr(self, "config_", None) or resolve_config(self.preset, self.horizon, self.context, self.overrides)
+        vp = getattr(self, "vol_params_", None)
+        vol = None if vp is None else (GJRParams(*(np.asarray(vp[k]) for k in _GJR_FIELDS)), np.asarray(vp["uncond"]))
         cond, acond, scale = state_features(ctx, self.long_run_vol_, self.long_run_market_vol_, cfg.state,
-                                            horizon=cfg.horizon)
+                                            horizon=cfg.horizon, vol=vol)
         return cond, acond, scale if scale.ndim == 3 else scale[:, None, :]
 
     # -------------------------------------------------------------- sample
@@ -211,6 +216,7 @@ class ScoreGenerator(BaseGenerator):
             "fit_start": self.fit_start_.isoformat(), "fit_end": self.fit_end_.isoformat(),
             "scale": self.scale_, "long_run_vol": self.long_run_vol_.tolist(),
             "long_run_market_vol": self.long_run_market_vol_, "sigma_max": self.sigma_max_,
+            "vol_params": getattr(self, "vol_params_", None),
             "cond_stats": self.cond_stats_.to_dict(), "fingerprint": self.fingerprint_,
             "loss_per_sigma": self.loss_per_sigma_,
             "n_cond": self.cond_stats_.n_cond, "n_asset_cond": self.cond_stats_.n_asset_cond,
@@ -239,6 +245,7 @@ class ScoreGenerator(BaseGenerator):
             gen.scale_ = float(meta["scale"])
             gen.long_run_vol_ = np.asarray(meta["long_run_vol"])
             gen.long_run_market_vol_ = float(meta["long_run_market_vol"])
+            gen.vol_params_ = meta.get("vol_params")
             gen.cond_stats_ = _Standardizer.from_dict(meta["cond_stats"])
             gen.fingerprint_ = meta["fingerprint"]
             gen.loss_per_sigma_ = meta.get("loss_per_sigma")
@@ -255,6 +262,19 @@ class ScoreGenerator(BaseGenerator):
         gen.model_.eval()
         gen.train_result_ = restore_train_result(meta)
         return gen
+
+
+_GJR_FIELDS = ("mu", "omega", "alpha", "gamma", "beta")
+
+
+def _fit_gjr(train: pd.DataFrame) -> dict[str, list[float]]:
+    """Per-asset GJR-GARCH(1,1)-t parameters and unconditional variances of the training rows (JSON-ready)."""
+    from finscore.baselines import GARCH
+
+    g = GARCH(dist="t").fit(train)
+    out = {k: getattr(g.vol_, k).tolist() for k in _GJR_FIELDS}
+    out["uncond"] = np.asarray(g.unconditional_variance_, dtype=np.float64).tolist()
+    return out
 
 
 _SHAPE_FIELDS = ("horizon", "context", "state", "width", "depth", "heads", "asset_loadings", "parameterization")

@@ -22,7 +22,9 @@ class ScoreConfig:
 
     horizon: int = 20
     context: int = 60
-    state: StateSpec = field(default_factory=lambda: StateSpec(persistence=0.95))
+    # target scale: per-asset GJR-GARCH variance forecast (benchmarks/quality.md, item 12); persistence
+    # applies to vol_model="ewma", the default before item 12
+    state: StateSpec = field(default_factory=lambda: StateSpec(persistence=0.95, vol_model="gjr"))
     # network
     width: int = 64
     depth: int = 2
@@ -50,7 +52,7 @@ class ScoreConfig:
     # sampling
     sampler: str = "ode"
     sample_steps: int = 16
-    guidance_scale: float = 0.4  # classifier-free guidance weight; 1 = plain conditional, 0 = unconditional
+    guidance_scale: float = 0.2  # classifier-free guidance weight; 1 = plain conditional, 0 = unconditional
     sample_batch: int | None = None  # scenarios per forward pass; None: 1024 on CPU, 16384 on CUDA
 
     def to_dict(self) -> dict[str, Any]:

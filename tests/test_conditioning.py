@@ -1,4 +1,4 @@
-"""Static asset descriptors: principal-component loadings of the training correlation."""
+"""Conditioning: static asset descriptors (principal-component loadings) and target scales."""
 
 import numpy as np
 import pytest
@@ -71,3 +71,67 @@ def test_scale_path_is_the_daily_forecast_whose_rms_is_the_flat_scale():
     np.testing.assert_allclose(np.sqrt(np.mean(path**2, axis=1)), target_scale(ewma, long_run, 20, 0.95))
     # no mean reversion: every day is today's EWMA volatility
     np.testing.assert_allclose(target_scale(ewma, long_run, 5, 1.0, path=True), np.repeat(ewma[:, None], 5, axis=1))
+
+
+def _gjr(d=3):
+    from finscore.baselines._volatility import GJRParams
+
+    return GJRParams(mu=np.full(d, 1e-4), omega=np.full(d, 2e-6), alpha=np.array([0.03, 0.05, 0.0]),
+                     gamma=np.array([0.10, 0.0, 0.0]), beta=np.array([0.90, 0.90, 0.95]))
+
+
+def test_gjr_target_scale_is_the_filtered_variance_forecast():
+    from finscore.conditioning import gjr_target_scale
+
+    p = _gjr()
+    pers = p.alpha + 0.5 * p.gamma + p.beta
+    uncond = p.omega / (1.0 - pers)
+    rng = np.random.default_rng(3)
+    ctx = rng.standard_normal((4, 60, 3)) * 0.015
+    path = gjr_target_scale(ctx, p, uncond, 20, path=True)
+    assert path.shape == (4, 20, 3)
+    for i in range(4):  # day 1 is the one-step forecast of the filter started at the unconditional variance
+        np.testing.assert_allclose(path[i, 0] ** 2, p.filter(ctx[i], uncond)[-1])
+    s2 = path[:, :1] ** 2
+    h = np.arange(20)[None, :, None]
+    np.testing.assert_allclose(path**2, uncond + (s2 - uncond) * pers**h)  # U + (s2 - U) p^(h-1)
+    np.testing.assert_allclose(gjr_target_scale(ctx, p, uncond, 20), np.sqrt(np.mean(path**2, axis=1)))
+    # returns equal to the mean: no shocks, so s2 <- omega + beta s2 from U, for 60 days
+    flat = gjr_target_scale(np.full((1, 60, 3), 1e-4), p, uncond, 1)
+    fixed = p.omega / (1.0 - p.beta)
+    np.testing.assert_allclose(flat[0] ** 2, fixed + (uncond - fixed) * p.beta**60)
+
+
+def test_gjr_target_scale_matches_monte_carlo_of_the_gjr_process():
+    """The h-step forecast E[r_{t+h}^2] of the simulated GJR process, Gaussian innovations (kappa = 1/2)."""
+    from finscore.conditioning import gjr_target_scale
+
+    p = _gjr()
+    pers = p.alpha + 0.5 * p.gamma + p.beta
+    uncond = p.omega / (1.0 - pers)
+    ctx = np.zeros((1, 60, 3))
+    ctx[0, -1] = -0.06  # a crash yesterday: the forecast starts well above U and decays toward it
+    path = gjr_target_scale(ctx, p, uncond, 10, path=True)[0]  # (10, 3)
+    n = 200_000
+    z = np.random.default_rng(0).standard_normal((n, 10, 3))
+    sims = p.simulate(z, path[0] ** 2) - p.mu  # eps paths (n, 10, 3)
+    m2 = np.mean(sims**2, axis=0)
+    se = np.std(sims**2, axis=0) / np.sqrt(n)
+    assert np.all(np.abs(m2 - path**2) < 4 * se)  # 4 MC standard errors, 30 comparisons
+    assert path[0, 0] > path[0, 1]  # the leverage term: the same crash raises asset 0's variance more
+
+
+def test_gjr_vol_model_needs_parameters_and_a_known_name():
+    from finscore.conditioning import StateSpec, state_features
+
+    with pytest.raises(ValueError, match="vol_model must be one of"):
+        StateSpec(vol_model="garch")
+    ctx = np.random.default_rng(1).standard_normal((2, 60, 3)) * 0.01
+    with pytest.raises(ValueError, match="needs the fitted GJR parameters"):
+        state_features(ctx, np.full(3, 0.01), 0.01, StateSpec(vol_model="gjr"), horizon=5)
+    p = _gjr()
+    uncond = p.omega / (1.0 - p.alpha - 0.5 * p.gamma - p.beta)
+    _, _, scale = state_features(ctx, np.full(3, 0.01), 0.01, StateSpec(vol_model="gjr"), horizon=5, vol=(p, uncond))
+    from finscore.conditioning import gjr_target_scale
+
+    np.testing.assert_allclose(scale, gjr_target_scale(ctx, p, uncond, 5))

@@ -158,6 +158,24 @@ def test_static_asset_loadings_and_scale_path_fit_sample_and_save(sp500_returns,
         ScoreGenerator(preset="tiny", asset_loadings=-1).fit(returns)
 
 
+def test_gjr_target_scale_is_fitted_on_the_training_rows_and_saved(sp500_returns, tmp_path):
+    from finscore.baselines import GARCH
+    from finscore.conditioning import gjr_target_scale
+
+    returns = sp500_returns.loc["2012-01-01":"2014-12-31"].iloc[:, :3]
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", state={"vol_model": "gjr"}, progress=False).fit(returns)
+    n_windows = len(returns) - 60 - 10 + 1
+    n_val = round(g.config_.val_fraction * n_windows)
+    ref = GARCH(dist="t").fit(returns.iloc[: n_windows - n_val - 10 + 60 + 10 - 1])  # DSM validation rows excluded
+    np.testing.assert_allclose(g.vol_params_["beta"], ref.vol_.beta)
+    ctx = returns.to_numpy()[None, -60:]
+    np.testing.assert_allclose(g._state(ctx)[2][:, 0], gjr_target_scale(ctx, ref.vol_, ref.unconditional_variance_, 10))
+    g.save(tmp_path / "m")
+    back = ScoreGenerator.load(tmp_path / "m", device="cpu")
+    assert back.vol_params_ == g.vol_params_
+    assert np.array_equal(back.sample(16, seed=2).values, g.sample(16, seed=2).values)
+
+
 def test_checkpoint_configs_from_before_asset_loadings_load_without_descriptors():
     from finscore.presets import PRESETS, ScoreConfig
 

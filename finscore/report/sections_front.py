@@ -142,7 +142,9 @@ def conceptual_soundness(flow: Flow, ctx: ReportContext) -> None:
         "(reverse SDE, predictor-corrector, annealed Langevin, or the probability-flow ODE with Heun steps) "
         "down to sigma = 0, using the learned score.",
         "Conditioning: the network sees the volatility state; classifier-free guidance (Ho & Salimans 2022) "
-        "trains the conditional and unconditional model together.",
+        "trains the conditional and unconditional model together. Targets are divided by a per-asset "
+        "volatility forecast known at the forecast date (in the default preset, that of a GJR-GARCH(1,1) "
+        "fitted on the training rows), so the network learns shapes, not scales.",
         "Stress scenarios condition the sampler on a portfolio loss beyond its VaR by adding the gradient of "
         "the constraint's log-likelihood to the score; the exact reference is rejection sampling.",
     ])

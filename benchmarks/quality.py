@@ -3,10 +3,11 @@
 Protocol (stated once, here): fit on embedded data up to 2016-12-31; model selection on
 2017-01-01..2018-12-31 (``--period val``); the reported figures on 2019-01-01..end of data
 (``--period report``, includes March 2020). A second selection fold with a crash in it: fit up to
-2007-12-31, test on 2008-2009 (``--period crisis``, embedded sp500 only). H = 20-day paths at every 5th trading day, 500
-scenarios per date; 1-day VaR backtest of the equal-weight book on every day of the period
-(500 scenarios per day). Baselines are fitted once on the same training data and filtered
-through the context with fixed parameters (no re-fitting), exactly like ScoreGenerator.
+2007-12-31, test on 2008-2009 (``--period crisis``, embedded sp500 only). H = 20-day paths at
+every 5th trading day, 500 scenarios per date; 1-day VaR backtest of the equal-weight book on
+every day of the period (500 scenarios per day). Baselines are fitted once on the same training
+data and filtered through the context with fixed parameters (no re-fitting), exactly like
+ScoreGenerator.
 
 Usage::
 

@@ -118,7 +118,11 @@ def test_gjr_target_scale_matches_monte_carlo_of_the_gjr_process():
     m2 = np.mean(sims**2, axis=0)
     se = np.std(sims**2, axis=0) / np.sqrt(n)
     assert np.all(np.abs(m2 - path**2) < 4 * se)  # 4 MC standard errors, 30 comparisons
-    assert path[0, 0] > path[0, 1]  # the leverage term: the same crash raises asset 0's variance more
+    # the leverage term: a fall raises the forecast more than a rise of the same size where gamma > 0 only
+    ctx[0, -1] = 0.06 + 2 * p.mu  # the same shock size |r - mu| as the fall
+    up = gjr_target_scale(ctx, p, uncond, 10, path=True)[0]
+    assert path[0, 0] > 1.5 * up[0, 0]  # asset 0: gamma = 0.10 on top of alpha = 0.03
+    np.testing.assert_allclose(path[:, 1:], up[:, 1:])  # assets 1 and 2: gamma = 0
 
 
 def test_gjr_vol_model_needs_parameters_and_a_known_name():

@@ -1,9 +1,10 @@
 """Ablation: a classifier-free guidance weight that depends on the noise level (quality.md, item 10).
 
 Samples the validation model of ``quality.py`` (embedded sp500, seed 0, ``--period val``, with the
-EWMA target scale that was the default when this ran) with weight ``w_hi`` at noise levels sigma > ``split`` and ``w_lo`` at sigma <= ``split``,
-by swapping finscore's ``ClassifierFreeGuidance`` for a sigma-dependent one. Sampling only: the model
-is fitted once (or read from the cache) and shared by every setting.
+EWMA target scale that was the default when this ran) with weight ``w_hi`` at noise levels
+sigma > ``split`` and ``w_lo`` at sigma <= ``split``, by swapping finscore's ``ClassifierFreeGuidance``
+for a sigma-dependent one. Sampling only: the model is fitted once (or read from the cache) and shared
+by every setting.
 
 Usage::
 
@@ -48,7 +49,7 @@ def main(argv: list[str]) -> int:
     returns = to_returns(load_prices("sp500"))
     train_end, start, end = Q.PERIODS["val"]
     # the preset of the day the ablation ran (2026-11-30): EWMA target scale, as before item 12
-    gen = Q._fitted("sp500", "default", 0, {"state": {"vol_model": "ewma"}}, returns.loc[:train_end])
+    gen = Q._fitted("sp500", "default", 0, {"state": {"vol_model": "ewma"}}, returns, train_end)
     for arg in argv:
         w_hi, w_lo, split = map(float, arg.split(","))
         SETTING.update(w_hi=w_hi, w_lo=w_lo, split=split)

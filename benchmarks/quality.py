@@ -117,8 +117,9 @@ def baselines(key, returns, period, *, n, stride, var_n, refresh=False):
 SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "sample_batch")
 
 
-def _fitted(data, preset, seed, overrides, train, pretrain=None, train_end=TRAIN_END):
-    """Fit, or reuse the model fitted with the same data, preset settings, seed and training overrides.
+def _fitted(data, preset, seed, overrides, returns, train_end=TRAIN_END, pretrain=None):
+    """Fit on ``returns`` up to ``train_end``, or reuse the model fitted with the same data, preset settings,
+    seed, training overrides and training end.
 
     ``pretrain``: (name, returns) of a panel to pre-train on (up to ``train_end``, same settings and seed);
     the model for ``data`` is then fine-tuned from it (``init_from``).
@@ -130,9 +131,9 @@ def _fitted(data, preset, seed, overrides, train, pretrain=None, train_end=TRAIN
     if pretrain is not None:
         name, rets = pretrain
         parts.append(f"pretrain={name}")
-        extra["init_from"] = _fitted(name, preset, seed, overrides, rets.loc[:train_end], train_end=train_end)
+        extra["init_from"] = _fitted(name, preset, seed, overrides, rets, train_end)
     key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:12]
-    return cached_fit(RESULTS / "models" / key, train, preset=preset, seed=seed, **overrides, **extra)
+    return cached_fit(RESULTS / "models" / key, returns.loc[:train_end], preset=preset, seed=seed, **overrides, **extra)
 
 
 def wins(model: pd.Series, base: pd.Series) -> int:
@@ -171,11 +172,11 @@ def main(argv=None) -> int:
                      refresh=args.refresh_baselines)
     rows = []
     sampling = {k: overrides.pop(k) for k in list(overrides) if k in SAMPLING_FIELDS}
+    pretrain = None if args.pretrain is None else (args.pretrain, to_returns(load_prices(args.pretrain)))
+    train_end = PERIODS[args.period][0]
     for seed in args.seeds:
         t0 = time.perf_counter()
-        pretrain = None if args.pretrain is None else (args.pretrain, to_returns(load_prices(args.pretrain)))
-        train_end = PERIODS[args.period][0]
-        gen = _fitted(args.data, args.preset, seed, overrides, returns.loc[:train_end], pretrain, train_end)
+        gen = _fitted(args.data, args.preset, seed, overrides, returns, train_end, pretrain)
         gen.config_ = dataclasses.replace(gen.config_, **sampling)
         fit_s = time.perf_counter() - t0
         row = score_generator("finscore", gen, returns, args.period, seed, n=args.n, stride=args.stride, fit=False,

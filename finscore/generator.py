@@ -19,6 +19,7 @@ from finscore.errors import CheckpointError, DataError, NumericalError
 from finscore.presets import ScoreConfig, resolve_config
 from finscore.protocol import BaseGenerator, _check_n_horizon
 from finscore.scenarios import Scenarios
+from finscore.tails import TukeyH
 
 CHECKPOINT_FORMAT = "finscore.ScoreGenerator/1"
 
@@ -47,7 +48,8 @@ class ScoreGenerator(BaseGenerator):
     config_, model_, assets_, scale_ (target scale), long_run_vol_, cond_stats_, sigma_max_,
     history_ (last ``context`` rows), train_result_, fingerprint_, warm_start_ (None or the source's
     fingerprint and fitted dates), vol_params_ (with ``state.vol_model="gjr"``: the per-asset GJR-GARCH
-    parameters and unconditional variances fitted on the training rows; else None).
+    parameters and unconditional variances fitted on the training rows; else None), tails_ (with
+    ``target_tails="tukey_h"``: the :class:`~finscore.tails.TukeyH` transform of the scaled targets; else None).
     """
 
     def __init__(self, horizon: int = 20, context: int = 60, preset: str = "default", *, seed: int = 0,
@@ -95,6 +97,9 @@ class ScoreGenerator(BaseGenerator):
         x = tgt / scale
         self.scale_ = float(np.std(x[:n_train]))
         x = x / self.scale_
+        self.tails_ = TukeyH.fit(x[:n_train]) if cfg.target_tails == "tukey_h" else None
+        if self.tails_ is not None:
+            x = self.tails_.to_gaussian(x)
         self.cond_stats_ = _Standardizer.fit(cond[:n_train], acond[:n_train])
         cond, acond = self.cond_stats_.apply(cond, acond)
         data = {"x": x, "cond": cond, "asset_cond": acond}
@@ -186,9 +191,13 @@ class ScoreGenerator(BaseGenerator):
             cond, acond, scale = self._state(hist)
             cond, acond = self.cond_stats_.apply(cond, acond)
             step_guidance = guidance if done == 0 else None
+            tails = getattr(self, "tails_", None)
             x, meta = generate(self.model_, plan, cond, acond, scale * self.scale_, H, rng, guidance=step_guidance,
                                assets=self.assets_, group_size=n, device=self.device,
-                               progress=self.progress and len(hist) > 4096)
+                               progress=self.progress and len(hist) > 4096,
+                               marginal=None if tails is None else tails.from_gaussian)
+            if tails is not None:
+                x = tails.from_gaussian(x)
             r = x * scale * self.scale_
             if not np.all(np.isfinite(r)):
                 raise NumericalError("the sampler produced non-finite returns; try more steps or sampler='ode'")
@@ -217,6 +226,7 @@ class ScoreGenerator(BaseGenerator):
             "scale": self.scale_, "long_run_vol": self.long_run_vol_.tolist(),
             "long_run_market_vol": self.long_run_market_vol_, "sigma_max": self.sigma_max_,
             "vol_params": getattr(self, "vol_params_", None),
+            "tails": None if getattr(self, "tails_", None) is None else self.tails_.to_dict(),
             "cond_stats": self.cond_stats_.to_dict(), "fingerprint": self.fingerprint_,
             "loss_per_sigma": self.loss_per_sigma_,
             "n_cond": self.cond_stats_.n_cond, "n_asset_cond": self.cond_stats_.n_asset_cond,
@@ -246,6 +256,7 @@ class ScoreGenerator(BaseGenerator):
             gen.long_run_vol_ = np.asarray(meta["long_run_vol"])
             gen.long_run_market_vol_ = float(meta["long_run_market_vol"])
             gen.vol_params_ = meta.get("vol_params")
+            gen.tails_ = None if meta.get("tails") is None else TukeyH.from_dict(meta["tails"])
             gen.cond_stats_ = _Standardizer.from_dict(meta["cond_stats"])
             gen.fingerprint_ = meta["fingerprint"]
             gen.loss_per_sigma_ = meta.get("loss_per_sigma")

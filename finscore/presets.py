@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from finscore.conditioning import StateSpec
+from finscore.tails import TAIL_MODELS
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class ScoreConfig:
     dropout: float = 0.0
     asset_loadings: int = 4  # static per-asset descriptors: loadings on this many principal components (0: none)
     parameterization: str = "score"  # "score" or "energy" (score = -grad E)
+    # marginal tails: "tukey_h" diffuses Gaussianized targets and maps samples back through a per-asset
+    # Tukey h transform fitted on the training targets (finscore.tails; benchmarks/quality.md, item 14)
+    target_tails: str = "none"
     # noise schedule and loss
     sigma_min: float = 0.01
     sigma_max: float | None = None  # None: set from the largest distance between training windows
@@ -62,6 +66,7 @@ class ScoreConfig:
     def from_dict(cls, d: dict[str, Any]) -> "ScoreConfig":
         d = dict(d)
         d.setdefault("asset_loadings", 0)  # checkpoints written before the field existed had no descriptors
+        d.setdefault("target_tails", "none")  # nor a tail transform
         state = d.pop("state", {})
         state = StateSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in state.items()})
         known = {f.name for f in fields(cls)}
@@ -100,6 +105,8 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
         raise ValueError(f"asset_loadings must be an integer >= 0, got {cfg.asset_loadings!r}")
     if cfg.parameterization not in ("score", "energy"):
         raise ValueError(f"parameterization must be 'score' or 'energy', got {cfg.parameterization!r}")
+    if cfg.target_tails not in TAIL_MODELS:
+        raise ValueError(f"target_tails must be one of {TAIL_MODELS}, got {cfg.target_tails!r}")
     check_sample_batch(cfg.sample_batch)
     return cfg
 

@@ -176,12 +176,38 @@ def test_gjr_target_scale_is_fitted_on_the_training_rows_and_saved(sp500_returns
     assert np.array_equal(back.sample(16, seed=2).values, g.sample(16, seed=2).values)
 
 
+def test_tukey_h_tails_are_fitted_saved_and_seen_by_the_stress_guidance(sp500_returns, tmp_path):
+    from finscore.stress import VaRGuidance
+    from finscore.tails import TukeyH
+
+    returns = sp500_returns.loc["2009-01-01":"2014-12-31"].iloc[:, :4]
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", target_tails="tukey_h", progress=False).fit(returns)
+    assert isinstance(g.tails_, TukeyH) and np.all(g.tails_.h > 0.05)  # stock returns have fat tails
+    # the network is trained on Gaussianized targets: the inverse of the scaled windows it saw
+    cond, acond, scale = g._state(returns.to_numpy()[None, :60])
+    z = returns.to_numpy()[60:70][None] / scale / g.scale_
+    np.testing.assert_allclose(g.tails_.from_gaussian(g.tails_.to_gaussian(z)), z, atol=1e-10)
+    g.save(tmp_path / "m")
+    back = ScoreGenerator.load(tmp_path / "m", device="cpu")
+    assert back.config_.target_tails == "tukey_h"
+    np.testing.assert_array_equal(back.tails_.h, g.tails_.h)
+    assert np.array_equal(back.sample(16, seed=2).values, g.sample(16, seed=2).values)
+    # VaR guidance evaluates the book's loss through the transform: the constraint holds in plain returns
+    s = g.sample(60, seed=3, guidance=VaRGuidance("equal", alpha=0.95))
+    loss = -s.portfolio_returns("equal")[:, -1]
+    assert (loss >= s.metadata["stress"]["level"][0] - 1e-6).mean() >= 0.95
+    with pytest.raises(ValueError, match="target_tails must be one of"):
+        ScoreGenerator(preset="tiny", target_tails="pareto")
+
+
 def test_checkpoint_configs_from_before_asset_loadings_load_without_descriptors():
     from finscore.presets import PRESETS, ScoreConfig
 
     old = PRESETS["default"].to_dict()
     assert old.pop("asset_loadings") == 4  # the default now
     assert ScoreConfig.from_dict(old).asset_loadings == 0
+    old.pop("target_tails")
+    assert ScoreConfig.from_dict(old).target_tails == "none"
 
 
 def test_init_from_fine_tunes_a_pretrained_network_on_another_asset_set(sp500_returns, tmp_path):

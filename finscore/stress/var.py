@@ -79,11 +79,13 @@ def _as_tensor(v: Any, like: torch.Tensor) -> torch.Tensor:
     return t[:, None, :] if t.ndim == 2 else t  # (B, d) -> (B, 1, d) to broadcast over time
 
 
-def portfolio_loss_fn(weights: Any, *, scale: Any = 1.0, loc: Any = 0.0,
-                      horizon_days: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+def portfolio_loss_fn(weights: Any, *, scale: Any = 1.0, loc: Any = 0.0, horizon_days: int | None = None,
+                      marginal: Callable[[torch.Tensor], torch.Tensor] | None = None
+                      ) -> Callable[[torch.Tensor], torch.Tensor]:
     """Loss of a buy-and-hold book over a standardized window, as a differentiable torch function.
 
-    ``x_plain = loc + scale * x`` are daily log returns; the book's loss over the first ``h`` days is
+    ``x_plain = loc + scale * m(x)`` are daily log returns (``m = marginal``, default the identity); the
+    book's loss over the first ``h`` days is
     ``-sum_i w_i (exp(sum_{t<h} x_plain[t, i]) - 1)`` (a fraction of the book's value).
 
     Parameters
@@ -92,6 +94,9 @@ def portfolio_loss_fn(weights: Any, *, scale: Any = 1.0, loc: Any = 0.0,
     scale, loc : float, array (d,) or (B, d) (one row per scenario), or (B, H, d)
     horizon_days : int, optional
         ``h``; default the whole window.
+    marginal : callable, optional
+        Differentiable elementwise map from the model's space to standardized returns (e.g.
+        :meth:`finscore.tails.TukeyH.from_gaussian`), applied before ``loc`` and ``scale``.
 
     Returns
     -------
@@ -103,7 +108,7 @@ def portfolio_loss_fn(weights: Any, *, scale: Any = 1.0, loc: Any = 0.0,
         h = x.shape[1] if horizon_days is None else horizon_days
         if h > x.shape[1]:
             raise DataError(f"horizon_days={h} exceeds the generated window of {x.shape[1]} days")
-        plain = _as_tensor(loc, x) + _as_tensor(scale, x) * x
+        plain = _as_tensor(loc, x) + _as_tensor(scale, x) * (x if marginal is None else marginal(x))
         return -(torch.expm1(plain[:, :h].sum(1)) * w.to(x)).sum(-1)
 
     return loss_fn
@@ -217,8 +222,9 @@ class VaRGuidance:
             w = dict(w)
         return portfolio_weights(w, tuple(assets))
 
-    def loss_fn(self, n_assets_or_assets: Sequence[str] | int, scale: Any = 1.0,
-                loc: Any = 0.0) -> Callable[[torch.Tensor], torch.Tensor]:
+    def loss_fn(self, n_assets_or_assets: Sequence[str] | int, scale: Any = 1.0, loc: Any = 0.0,
+                marginal: Callable[[torch.Tensor], torch.Tensor] | None = None
+                ) -> Callable[[torch.Tensor], torch.Tensor]:
         """:func:`portfolio_loss_fn` for these weights and ``horizon_days``.
 
         An explicit ``loss`` is in this function's units (a fraction of the book's value): ValueError when
@@ -227,4 +233,4 @@ class VaRGuidance:
         w = self.bind(n_assets_or_assets)
         if self.loss is not None:
             self.check_level(float(self.loss), w)
-        return portfolio_loss_fn(w, scale=scale, loc=loc, horizon_days=self.horizon_days)
+        return portfolio_loss_fn(w, scale=scale, loc=loc, horizon_days=self.horizon_days, marginal=marginal)

@@ -14,9 +14,11 @@ Usage::
     python benchmarks/quality.py --period val --seeds 0 1 2 --tag default
     python benchmarks/quality.py --period val --seeds 0 --tag small -o width=64 -o depth=1
 
-Writes benchmarks/results/quality_<data>_<period>_<tag>.csv (one row per generator and seed)
-and appends a line to benchmarks/results/quality_log.csv. Baseline rows are cached per
-(data, period) in benchmarks/results/baselines_<data>_<period>.csv.
+Writes benchmarks/results/quality_<data>_<period>_<tag>.csv (one row per generator and seed; the
+``dm_<baseline>.<score>`` columns are Diebold-Mariano p-values of the model's per-date energy score
+and CRPS against each baseline), its per-date scores in ``..._<tag>_dates.csv``, and appends a line
+to benchmarks/results/quality_log.csv. Baseline rows and per-date scores are cached per
+(data, period) in benchmarks/results/baselines_<data>_<period>.csv and ``..._dates.csv``.
 """
 
 from __future__ import annotations
@@ -82,10 +84,11 @@ def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n):
     col = ev.table[name]
     row = {"generator": name, "seed": seed, **{f"score.{k}": v for k, v in col["score"].items()},
            **{f"dist.{k}": v for k, v in col["distance"].items()}}
+    dates = ev.scores[ev.scores["generator"] == name].assign(seed=seed)
     if var_n == 0:
         row.update(_var_from_origins(ev, name))
         row["seconds_eval"] = row["seconds_total"] = t_eval
-        return row
+        return row, dates
     bt = backtest(gen, returns.loc[:end] if end else returns, "equal", start, levels=(0.95, 0.99), horizon_days=1,
                   n_scenarios=var_n, seed=seed, progress=False)
     summ = bt.summary(n_sim=200)
@@ -96,22 +99,43 @@ def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n):
                     f"var{int(lv * 100)}.pinball": r["mean_pinball"]})
     row["seconds_eval"] = t_eval
     row["seconds_total"] = time.perf_counter() - t0
-    return row
+    return row, dates
+
+
+def diebold_mariano_columns(model: pd.DataFrame, base: pd.DataFrame, stride: int, horizon: int = 20) -> dict:
+    """Two-sided Diebold-Mariano p-values (Harvey correction) of the per-date energy score and CRPS of one
+    model run against each baseline; the 20-day paths of origins ``stride`` days apart overlap, so the
+    loss differences are autocorrelated up to lag ``ceil(horizon / stride) - 1``."""
+    from finscore.risk import diebold_mariano
+
+    h = -(-horizon // stride)
+    out = {}
+    for name, b in base.groupby("generator"):
+        pair = model.merge(b, on="date", suffixes=("", "_b"))
+        if len(pair) != len(model):
+            raise ValueError(f"per-date scores of {name} do not cover the model's {len(model)} dates")
+        for k in ("energy_score", "crps"):
+            out[f"dm_{name}.{k}"] = diebold_mariano(pair[k], pair[f"{k}_b"], h=h).pvalue
+    return out
 
 
 def baselines(key, returns, period, *, n, stride, var_n, refresh=False):
-    path = RESULTS / f"baselines_{key}_{period}.csv"
-    if path.exists() and not refresh:
-        return pd.read_csv(path)
+    """(one row per baseline, per-date scores); cached, and recomputed when either file is missing."""
+    path, path_dates = RESULTS / f"baselines_{key}_{period}.csv", RESULTS / f"baselines_{key}_{period}_dates.csv"
+    if path.exists() and path_dates.exists() and not refresh:
+        return pd.read_csv(path), pd.read_csv(path_dates, parse_dates=["date"])
     train = returns.loc[:PERIODS[period][0]]
-    rows = []
+    rows, dates = [], []
     for name, gen in (("garch", GARCH()), ("copula", GaussianCopula())):
         gen.fit(train)
-        rows.append(score_generator(name, gen, returns, period, 0, n=n, stride=stride, fit=False, var_n=var_n))
-        print(f"{name}: ES {rows[-1]['score.energy_score']:.4f} CRPS {rows[-1]['score.crps']:.5f}", flush=True)
-    out = pd.DataFrame(rows)
+        row, d = score_generator(name, gen, returns, period, 0, n=n, stride=stride, fit=False, var_n=var_n)
+        rows.append(row)
+        dates.append(d)
+        print(f"{name}: ES {row['score.energy_score']:.4f} CRPS {row['score.crps']:.5f}", flush=True)
+    out, out_dates = pd.DataFrame(rows), pd.concat(dates, ignore_index=True)
     out.to_csv(path, index=False)
-    return out
+    out_dates.to_csv(path_dates, index=False)
+    return out, out_dates
 
 
 SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "sample_batch")
@@ -168,9 +192,9 @@ def main(argv=None) -> int:
         overrides["state"] = state
     returns = to_returns(load_prices(args.data))
     tag_b = "" if args.var_n else "_origins"
-    base = baselines(args.data + tag_b, returns, args.period, n=args.n, stride=args.stride, var_n=args.var_n,
-                     refresh=args.refresh_baselines)
-    rows = []
+    base, base_dates = baselines(args.data + tag_b, returns, args.period, n=args.n, stride=args.stride,
+                                 var_n=args.var_n, refresh=args.refresh_baselines)
+    rows, dates = [], []
     sampling = {k: overrides.pop(k) for k in list(overrides) if k in SAMPLING_FIELDS}
     pretrain = None if args.pretrain is None else (args.pretrain, to_returns(load_prices(args.pretrain)))
     train_end = PERIODS[args.period][0]
@@ -179,23 +203,28 @@ def main(argv=None) -> int:
         gen = _fitted(args.data, args.preset, seed, overrides, returns, train_end, pretrain)
         gen.config_ = dataclasses.replace(gen.config_, **sampling)
         fit_s = time.perf_counter() - t0
-        row = score_generator("finscore", gen, returns, args.period, seed, n=args.n, stride=args.stride, fit=False,
-                              var_n=args.var_n)
+        row, per_date = score_generator("finscore", gen, returns, args.period, seed, n=args.n, stride=args.stride,
+                                        fit=False, var_n=args.var_n)
         row.update(seconds_fit=fit_s, best_step=gen.train_result_.best_step,
-                   best_val_dsm=gen.train_result_.best_val_loss)
+                   best_val_dsm=gen.train_result_.best_val_loss,
+                   **diebold_mariano_columns(per_date, base_dates, args.stride))
         rows.append(row)
+        dates.append(per_date)
         g, c = base.set_index("generator").loc["garch"], base.set_index("generator").loc["copula"]
         r = pd.Series(row)
         print(f"seed {seed}: ES {row['score.energy_score']:.4f} (garch {g['score.energy_score']:.4f}, "
               f"copula {c['score.energy_score']:.4f}) CRPS {row['score.crps']:.5f} (garch {g['score.crps']:.5f}) "
               f"VaR95 {row['var95.rate']:.3f} VaR99 {row['var99.rate']:.3f} pinball99 {row['var99.pinball']:.6f} "
-              f"(garch {g['var99.pinball']:.6f}) wins vs copula {wins(r, c)}, vs garch {wins(r, g)}; "
+              f"(garch {g['var99.pinball']:.6f}) wins vs copula {wins(r, c)}, vs garch {wins(r, g)}; DM p vs garch "
+              f"ES {row['dm_garch.energy_score']:.2f} CRPS {row['dm_garch.crps']:.2f}; "
               f"fit {fit_s:.0f}s total {time.perf_counter() - t0:.0f}s", flush=True)
     out = pd.concat([base, pd.DataFrame(rows)], ignore_index=True)
     out.insert(0, "tag", args.tag)
     overrides.update(sampling)
     out["overrides"] = json.dumps(overrides)
     out.to_csv(RESULTS / f"quality_{args.data}_{args.period}_{args.tag}.csv", index=False)
+    pd.concat([base_dates, *dates], ignore_index=True).to_csv(
+        RESULTS / f"quality_{args.data}_{args.period}_{args.tag}_dates.csv", index=False)
     model = pd.DataFrame(rows)
     summary = {"date": time.strftime("%Y-%m-%d %H:%M"), "tag": args.tag, "data": args.data, "period": args.period,
                "preset": args.preset, "overrides": json.dumps(overrides), "seeds": " ".join(map(str, args.seeds)),

@@ -34,8 +34,9 @@ class ScoreConfig:
     asset_loadings: int = 4  # static per-asset descriptors: loadings on this many principal components (0: none)
     parameterization: str = "score"  # "score" or "energy" (score = -grad E)
     # marginal tails: "tukey_h" diffuses Gaussianized targets and maps samples back through a per-asset
-    # Tukey h transform fitted on the training targets (finscore.tails; benchmarks/quality.md, item 14)
-    target_tails: str = "none"
+    # Tukey h transform fitted on the training targets (finscore.tails; benchmarks/quality.md, item 14);
+    # "none" diffuses the scaled targets themselves (the default before item 14)
+    target_tails: str = "tukey_h"
     # noise schedule and loss
     sigma_min: float = 0.01
     sigma_max: float | None = None  # None: set from the largest distance between training windows

@@ -185,13 +185,13 @@ class ScoreGenerator(BaseGenerator):
         L, H = cfg.context, cfg.horizon
         hist = np.stack([c.to_numpy(np.float64)[-L:] for c in ctxs])  # (m, L, d)
         hist = np.repeat(hist, n, axis=0)  # (m * n, L, d): each scenario carries its own context
+        tails = self.tails_
         pieces, meta = [], {}
         done = 0
         while done < horizon:
             cond, acond, scale = self._state(hist)
             cond, acond = self.cond_stats_.apply(cond, acond)
             step_guidance = guidance if done == 0 else None
-            tails = getattr(self, "tails_", None)
             x, meta = generate(self.model_, plan, cond, acond, scale * self.scale_, H, rng, guidance=step_guidance,
                                assets=self.assets_, group_size=n, device=self.device,
                                progress=self.progress and len(hist) > 4096,

@@ -23,7 +23,7 @@ import quality as Q  # same directory
 import torch
 
 from finscore import diffusion, load_prices, to_returns
-from finscore.diffusion.precond import ClassifierFreeGuidance, _check_sigma
+from finscore.diffusion.precond import ClassifierFreeGuidance
 from finscore.validation import evaluate
 
 SETTING = {"w_hi": 0.4, "w_lo": 0.4, "split": 1.0}
@@ -32,15 +32,9 @@ SETTING = {"w_hi": 0.4, "w_lo": 0.4, "split": 1.0}
 class SigmaGuidance(ClassifierFreeGuidance):
     """``D_u + w(sigma) (D_c - D_u)`` with ``w = w_hi`` above ``split`` and ``w_lo`` at or below it."""
 
-    def forward(self, x, sigma, cond=None, asset_cond=None, cond_mask=None):
-        sigma = _check_sigma(x, sigma)
-        b = x.shape[0]
-        mask = torch.cat([torch.ones(b, dtype=torch.bool, device=x.device),
-                          torch.zeros(b, dtype=torch.bool, device=x.device)])
-        two = lambda t: None if t is None else torch.cat([t, t])
-        d = self.model(two(x), two(sigma), cond=two(cond), asset_cond=two(asset_cond), cond_mask=mask)
+    def weight(self, sigma, x):
         w = torch.where(sigma.reshape(-1) > SETTING["split"], SETTING["w_hi"], SETTING["w_lo"]).to(x.dtype)
-        return d[b:] + w.reshape(-1, *([1] * (x.ndim - 1))) * (d[:b] - d[b:])
+        return w.reshape(-1, *([1] * (x.ndim - 1)))
 
 
 def main(argv: list[str]) -> int:

@@ -126,7 +126,12 @@ class ClassifierFreeGuidance(nn.Module):
         two = lambda t: None if t is None else torch.cat([t, t])  # noqa: E731
         d = self.model(two(x), two(sigma), cond=two(cond), asset_cond=two(asset_cond), cond_mask=mask)
         d_cond, d_uncond = d[:b], d[b:]
-        return d_uncond + self.scale * (d_cond - d_uncond)
+        return d_uncond + self.weight(sigma, x) * (d_cond - d_uncond)
+
+    def weight(self, sigma: torch.Tensor, x: torch.Tensor) -> torch.Tensor | float:
+        """Guidance weight of :meth:`forward` at noise levels ``sigma`` (B,): ``scale`` (a subclass may make it
+        depend on sigma, returning a tensor broadcastable to ``x``)."""
+        return self.scale
 
     def energy(self, x: torch.Tensor, sigma: torch.Tensor | float, **kw: Any) -> torch.Tensor:
         """Guided energy ``E_u + scale (E_c - E_u)`` (its gradient is the guided score)."""

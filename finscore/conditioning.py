@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from finscore.baselines._volatility import GJRParams
 
@@ -123,15 +124,61 @@ def gjr_target_scale(ctx: np.ndarray, vol: GJRParams, uncond: np.ndarray, horizo
     horizon : H.
     path : return the forecast volatility of every horizon day (N, H, d) instead of its RMS (N, d).
     """
-    ctx = np.asarray(ctx, dtype=np.float64)
     uncond = np.asarray(uncond, dtype=np.float64)
-    s2 = np.broadcast_to(uncond, (ctx.shape[0], ctx.shape[2])).copy()
-    for t in range(ctx.shape[1]):
-        s2 = vol.step(ctx[:, t] - vol.mu, s2)
+    s2 = gjr_context_variance(ctx, vol, uncond)
     p = np.clip(vol.alpha + 0.5 * vol.gamma + vol.beta, 0.0, 0.999)  # (d,)
     decay = p[None, :] ** np.arange(horizon, dtype=np.float64)[:, None]  # (H, d); h = 1 is s2 itself
     var_path = np.maximum(uncond + (s2[:, None, :] - uncond) * decay[None], _EPS**2)
     return np.sqrt(var_path) if path else np.sqrt(np.mean(var_path, axis=1))
+
+
+def gjr_context_variance(ctx: np.ndarray, vol: GJRParams, uncond: np.ndarray) -> np.ndarray:
+    """Next-day GJR variance after each context, ndarray (N, d), from ctx (N, L, d) (filter started at ``uncond``)."""
+    ctx = np.asarray(ctx, dtype=np.float64)
+    s2 = np.broadcast_to(np.asarray(uncond, dtype=np.float64), (ctx.shape[0], ctx.shape[2])).copy()
+    for t in range(ctx.shape[1]):
+        s2 = vol.step(ctx[:, t] - vol.mu, s2)
+    return s2
+
+
+def gjr_standardize(target: np.ndarray, s2: np.ndarray, vol: GJRParams) -> np.ndarray:
+    """GJR innovations of target windows: ``z_h = (r_h - mu) / sigma_h`` with ``sigma_h`` filtered through the
+    window's own earlier days (the inverse of :meth:`GJRParams.simulate`).
+
+    Parameters
+    ----------
+    target : ndarray (N, H, d) of daily log returns after each context.
+    s2 : ndarray (N, d), the variance of the first day (:func:`gjr_context_variance`).
+    vol : per-asset GJR parameters.
+
+    Returns
+    -------
+    ndarray (N, H, d).
+    """
+    target = np.asarray(target, dtype=np.float64)
+    out = np.empty_like(target)
+    s2 = np.asarray(s2, dtype=np.float64)
+    for t in range(target.shape[1]):
+        eps = target[:, t] - vol.mu
+        out[:, t] = eps / np.sqrt(np.maximum(s2, _EPS**2))
+        s2 = vol.step(eps, s2)
+    return out
+
+
+def gjr_rebuild(z, s2, vol: GJRParams):
+    """Daily log returns (N, H, d) from GJR innovations ``z`` (N, H, d) and first-day variances ``s2`` (N, d):
+    the inverse of :func:`gjr_standardize`. numpy arrays, or torch tensors (differentiable, on their device).
+    """
+    if not isinstance(z, torch.Tensor):
+        return vol.simulate(np.asarray(z, dtype=np.float64), np.asarray(s2, dtype=np.float64))
+    mu, omega, alpha, gamma, beta = (torch.as_tensor(np.asarray(getattr(vol, k), dtype=np.float64), dtype=z.dtype,
+                                                     device=z.device) for k in ("mu", "omega", "alpha", "gamma", "beta"))
+    days = []
+    for t in range(z.shape[1]):
+        eps = torch.sqrt(s2) * z[:, t]
+        days.append(mu + eps)
+        s2 = omega + (alpha + gamma * (eps < 0)) * eps**2 + beta * s2
+    return torch.stack(days, dim=1)
 
 
 def asset_loadings(returns: np.ndarray, k: int) -> np.ndarray:

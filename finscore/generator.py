@@ -14,7 +14,13 @@ import torch
 from finscore._rng import as_generator
 from finscore._typing import Seed
 from finscore.baselines._volatility import GJRParams
-from finscore.conditioning import asset_loadings, state_features
+from finscore.conditioning import (
+    asset_loadings,
+    gjr_context_variance,
+    gjr_rebuild,
+    gjr_standardize,
+    state_features,
+)
 from finscore.errors import CheckpointError, DataError, NumericalError
 from finscore.presets import ScoreConfig, resolve_config
 from finscore.protocol import BaseGenerator, _check_n_horizon
@@ -50,6 +56,11 @@ class ScoreGenerator(BaseGenerator):
     fingerprint and fitted dates), vol_params_ (with ``state.vol_model="gjr"``: the per-asset GJR-GARCH
     parameters and unconditional variances fitted on the training rows; else None), tails_ (with
     ``target_tails="tukey_h"``: the :class:`~finscore.tails.TukeyH` transform of the scaled targets; else None).
+
+    With ``target_scale="filtered"`` (the default) the scaled targets are GJR innovations: day h of a window is
+    divided by the GJR volatility filtered through the context and the window's own days before h
+    (:func:`~finscore.conditioning.gjr_standardize`), and sampled windows are turned back into returns day by
+    day through the same recursion (:func:`~finscore.conditioning.gjr_rebuild`).
     """
 
     def __init__(self, horizon: int = 20, context: int = 60, preset: str = "default", *, seed: int = 0,
@@ -94,7 +105,8 @@ class ScoreGenerator(BaseGenerator):
         self.vol_params_ = _fit_gjr(returns.iloc[: len(train_rows)]) if cfg.state.vol_model == "gjr" else None
         ctx, tgt = _windows(values, L, H)
         cond, acond, scale = self._state(ctx)
-        x = tgt / scale
+        x = gjr_standardize(tgt, self._first_variance(ctx), self._gjr()[0]) if cfg.target_scale == "filtered" \
+            else tgt / scale
         self.scale_ = float(np.std(x[:n_train]))
         x = x / self.scale_
         self.tails_ = TukeyH.fit(x[:n_train]) if cfg.target_tails == "tukey_h" else None
@@ -120,11 +132,19 @@ class ScoreGenerator(BaseGenerator):
     def _state(self, ctx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(cond (N, C), asset_cond (N, d, Ca), target scale (N, H, d) or (N, 1, d)) of contexts (N, L, d)."""
         cfg = getattr(self, "config_", None) or resolve_config(self.preset, self.horizon, self.context, self.overrides)
-        vp = getattr(self, "vol_params_", None)
-        vol = None if vp is None else (GJRParams(*(np.asarray(vp[k]) for k in _GJR_FIELDS)), np.asarray(vp["uncond"]))
         cond, acond, scale = state_features(ctx, self.long_run_vol_, self.long_run_market_vol_, cfg.state,
-                                            horizon=cfg.horizon, vol=vol)
+                                            horizon=cfg.horizon, vol=self._gjr())
         return cond, acond, scale if scale.ndim == 3 else scale[:, None, :]
+
+    def _gjr(self) -> tuple[GJRParams, np.ndarray] | None:
+        """(GJR parameters, unconditional variances (d,)) fitted on the training rows, or None."""
+        vp = getattr(self, "vol_params_", None)
+        return None if vp is None else (GJRParams(*(np.asarray(vp[k]) for k in _GJR_FIELDS)), np.asarray(vp["uncond"]))
+
+    def _first_variance(self, ctx: np.ndarray) -> np.ndarray:
+        """GJR variance (N, d) of the first day after each context (N, L, d)."""
+        vol, uncond = self._gjr()
+        return gjr_context_variance(ctx, vol, uncond)
 
     # -------------------------------------------------------------- sample
     def sample(self, n: int, horizon: int | None = None, context: pd.DataFrame | None = None, seed: Seed = None, *,
@@ -186,19 +206,28 @@ class ScoreGenerator(BaseGenerator):
         hist = np.stack([c.to_numpy(np.float64)[-L:] for c in ctxs])  # (m, L, d)
         hist = np.repeat(hist, n, axis=0)  # (m * n, L, d): each scenario carries its own context
         tails = self.tails_
+        filtered = cfg.target_scale == "filtered"
+        vol = self._gjr()[0] if filtered else None
+
+        def marginal(y):
+            return y if tails is None else tails.from_gaussian(y)
+
+        def to_plain(y, state):  # model space -> daily log returns; state: first-day variances or target scales
+            if filtered:  # day by day through the GJR recursion
+                return gjr_rebuild(marginal(y) * self.scale_, state, vol)
+            return state * marginal(y)
+
         pieces, meta = [], {}
         done = 0
         while done < horizon:
             cond, acond, scale = self._state(hist)
             cond, acond = self.cond_stats_.apply(cond, acond)
             step_guidance = guidance if done == 0 else None
-            x, meta = generate(self.model_, plan, cond, acond, scale * self.scale_, H, rng, guidance=step_guidance,
+            state = self._first_variance(hist) if filtered else scale * self.scale_
+            x, meta = generate(self.model_, plan, cond, acond, state, H, rng, guidance=step_guidance,
                                assets=self.assets_, group_size=n, device=self.device,
-                               progress=self.progress and len(hist) > 4096,
-                               marginal=None if tails is None else tails.from_gaussian)
-            if tails is not None:
-                x = tails.from_gaussian(x)
-            r = x * scale * self.scale_
+                               progress=self.progress and len(hist) > 4096, to_plain=to_plain)
+            r = to_plain(x, state)
             if not np.all(np.isfinite(r)):
                 raise NumericalError("the sampler produced non-finite returns; try more steps or sampler='ode'")
             pieces.append(r)

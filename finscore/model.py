@@ -100,14 +100,16 @@ def resolve_batch(batch: int | None, device: torch.device) -> int:
 
 def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, plain_scale: np.ndarray, horizon: int,
              rng: np.random.Generator, *, guidance=None, assets: tuple[str, ...] | None = None,
-             group_size: int | None = None, device: str = "auto", progress: bool = False, marginal=None):
+             group_size: int | None = None, device: str = "auto", progress: bool = False, to_plain=None):
     """Sample standardized windows (B, H, d) for B condition rows, in batches of ``plan.batch``.
 
     ``plain_scale`` (B, d), (B, 1, d) or (B, H, d) maps a standardized window to daily log returns (x * scale), which
     guidance needs to evaluate a portfolio loss in plain units. With guidance, batches hold whole
-    contexts (``group_size`` consecutive rows share one context and one VaR threshold). ``marginal`` (a
-    differentiable elementwise torch map, e.g. :meth:`~finscore.tails.TukeyH.from_gaussian`) maps the model's
-    space to standardized windows before ``plain_scale``; the returned windows are in the model's space.
+    contexts (``group_size`` consecutive rows share one context and one VaR threshold). ``to_plain(x, state)``
+    (differentiable in torch), when given, replaces ``x * plain_scale``: it maps a batch of model-space windows
+    and that batch's rows of ``plain_scale`` (then any per-row state, e.g. first-day variances (B, d)) to daily
+    log returns, e.g. through :meth:`~finscore.tails.TukeyH.from_gaussian` and the GJR recursion. The returned
+    windows are in the model's space.
     ``plan.refine`` ("mala" / "ula") refines the samples on the model's energy at the smallest sigma.
 
     Returns
@@ -144,7 +146,11 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
             from finscore.stress import sample_stress
 
             scale = torch.as_tensor(plain_scale[sl], dtype=torch.float32, device=dev)
-            loss_fn = guidance.loss_fn(assets if assets is not None else d, scale=scale, marginal=marginal)
+            names = assets if assets is not None else d
+            if to_plain is None:
+                loss_fn = guidance.loss_fn(names, scale=scale)
+            else:
+                loss_fn = guidance.loss_fn(names, marginal=lambda y, s=scale: to_plain(y, s))
             groups = None
             if group_size:
                 groups = torch.arange(sl.stop - sl.start, device=dev) // group_size

@@ -16,6 +16,8 @@ import numpy as np
 from finscore.conditioning import StateSpec
 from finscore.tails import TAIL_MODELS
 
+TARGET_SCALES = ("forecast", "filtered")
+
 
 @dataclass(frozen=True)
 class ScoreConfig:
@@ -37,6 +39,11 @@ class ScoreConfig:
     # Tukey h transform fitted on the training targets (finscore.tails; benchmarks/quality.md, item 14);
     # "none" diffuses the scaled targets themselves (the default before item 14)
     target_tails: str = "tukey_h"
+    # "forecast": target day h is divided by the volatility forecast at the window's origin (state.vol_model);
+    # "filtered": by the GJR volatility filtered through the window's own earlier days, so the diffusion
+    # learns GJR innovations and samples are rebuilt day by day through the GJR recursion (needs
+    # state.vol_model="gjr"; benchmarks/quality.md, item 15)
+    target_scale: str = "filtered"
     # noise schedule and loss
     sigma_min: float = 0.01
     sigma_max: float | None = None  # None: set from the largest distance between training windows
@@ -68,6 +75,7 @@ class ScoreConfig:
         d = dict(d)
         d.setdefault("asset_loadings", 0)  # checkpoints written before the field existed had no descriptors
         d.setdefault("target_tails", "none")  # nor a tail transform
+        d.setdefault("target_scale", "forecast")  # nor a filtered target scale
         state = d.pop("state", {})
         state = StateSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in state.items()})
         known = {f.name for f in fields(cls)}
@@ -108,6 +116,10 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
         raise ValueError(f"parameterization must be 'score' or 'energy', got {cfg.parameterization!r}")
     if cfg.target_tails not in TAIL_MODELS:
         raise ValueError(f"target_tails must be one of {TAIL_MODELS}, got {cfg.target_tails!r}")
+    if cfg.target_scale not in TARGET_SCALES:
+        raise ValueError(f"target_scale must be one of {TARGET_SCALES}, got {cfg.target_scale!r}")
+    if cfg.target_scale == "filtered" and cfg.state.vol_model != "gjr":
+        raise ValueError(f'target_scale="filtered" needs state.vol_model="gjr", got {cfg.state.vol_model!r}')
     check_sample_batch(cfg.sample_batch)
     return cfg
 

@@ -37,7 +37,9 @@ def test_stress_by_rejection_is_exact(model_dir, tmp_path, capsys):
     assert scen.values.shape[0] == 40 and info["method"] == "rejection" and info["draws"] == 410
     assert scen.metadata["steps"] == 6
     loss = -scen.portfolio_returns("equal")[:, -1]
-    assert np.all(loss >= info["level"][0])  # every scenario, not 95% of them
+    # every scenario, not 95% of them; the level is one of the draws' losses, recomputed here on a different
+    # number of rows (BLAS may sum in another order): equal up to rounding
+    assert np.all(loss >= info["level"][0] - 1e-12)
     assert "rejection" in capsys.readouterr().out
 
 

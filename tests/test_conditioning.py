@@ -139,3 +139,35 @@ def test_gjr_vol_model_needs_parameters_and_a_known_name():
     from finscore.conditioning import gjr_target_scale
 
     np.testing.assert_allclose(scale, gjr_target_scale(ctx, p, uncond, 5))
+
+
+def test_gjr_standardize_and_rebuild_are_inverse_and_start_at_the_context_forecast():
+    import torch
+
+    from finscore.conditioning import (
+        gjr_context_variance,
+        gjr_rebuild,
+        gjr_standardize,
+        gjr_target_scale,
+    )
+
+    p = _gjr()
+    uncond = p.omega / (1.0 - p.alpha - 0.5 * p.gamma - p.beta)
+    rng = np.random.default_rng(4)
+    ctx = rng.standard_normal((5, 60, 3)) * 0.015
+    s2 = gjr_context_variance(ctx, p, uncond)
+    # the first target day is scaled by the forecast-mode scale of day 1
+    np.testing.assert_allclose(s2, gjr_target_scale(ctx, p, uncond, 20, path=True)[:, 0] ** 2)
+    z = rng.standard_normal((5, 20, 3))
+    r = gjr_rebuild(z, s2, p)
+    np.testing.assert_array_equal(r, p.simulate(z, s2))
+    np.testing.assert_allclose(gjr_standardize(r, s2, p), z, rtol=0, atol=1e-12)
+    # day h's variance is the filter run through the window's own earlier days
+    for i in range(5):
+        np.testing.assert_allclose((r[i] - p.mu) / np.sqrt(p.filter(r[i], s2[i])[:-1]), z[i], atol=1e-12)
+    # torch: same values, differentiable (the stress guidance differentiates the book's loss through it)
+    zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+    rt = gjr_rebuild(zt, torch.tensor(s2), p)
+    np.testing.assert_allclose(rt.detach().numpy(), r, rtol=1e-12)
+    assert torch.autograd.gradcheck(lambda a: gjr_rebuild(a, torch.tensor(s2[:2]), p), (zt[:2, :4].detach()
+                                                                                          .requires_grad_(),))

@@ -181,7 +181,8 @@ def test_tukey_h_tails_are_fitted_saved_and_seen_by_the_stress_guidance(sp500_re
     from finscore.tails import TukeyH
 
     returns = sp500_returns.loc["2009-01-01":"2014-12-31"].iloc[:, :4]
-    g = ScoreGenerator(horizon=10, context=60, preset="tiny", target_tails="tukey_h", progress=False).fit(returns)
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", target_tails="tukey_h", target_scale="forecast",
+                       progress=False).fit(returns)
     assert isinstance(g.tails_, TukeyH) and np.all(g.tails_.h > 0.05)  # stock returns have fat tails
     # the network is trained on Gaussianized targets: the inverse of the scaled windows it saw
     scale = g._state(returns.to_numpy()[None, :60])[2]
@@ -200,6 +201,43 @@ def test_tukey_h_tails_are_fitted_saved_and_seen_by_the_stress_guidance(sp500_re
         ScoreGenerator(preset="tiny", target_tails="pareto")
 
 
+def test_filtered_target_scale_rebuilds_returns_through_the_gjr_recursion(sp500_returns, tmp_path, monkeypatch):
+    import finscore.model
+    from finscore.stress import VaRGuidance
+
+    returns = sp500_returns.loc["2009-01-01":"2014-12-31"].iloc[:, :4]
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", target_scale="filtered", progress=False).fit(returns)
+    vol, uncond = g._gjr()
+    ctx = returns.iloc[-60:]
+    # with the network's window fixed, a scenario is the GJR recursion driven by the mapped innovations,
+    # started from the GJR filter through the context (computed here with GJRParams.filter)
+    x = np.random.default_rng(0).standard_normal((3, 10, 4))
+    monkeypatch.setattr(finscore.model, "generate", lambda *a, **k: (x.copy(), {"nfe": 0}))
+    got = g.sample(3, context=ctx, seed=0).values
+    monkeypatch.undo()
+    s2 = vol.filter(ctx.to_numpy(), uncond)[-1]
+    z = g.tails_.from_gaussian(x) * g.scale_
+    want = np.empty_like(z)
+    for i in range(3):
+        var = s2.copy()
+        for t in range(10):
+            want[i, t] = vol.mu + np.sqrt(var) * z[i, t]
+            var = vol.step(want[i, t] - vol.mu, var)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    g.save(tmp_path / "m")
+    back = ScoreGenerator.load(tmp_path / "m", device="cpu")
+    assert back.config_.target_scale == "filtered"
+    assert np.array_equal(back.sample(16, seed=2).values, g.sample(16, seed=2).values)
+    # the stress guidance evaluates the book's loss through the recursion: the constraint holds in plain returns
+    s = g.sample(60, seed=3, guidance=VaRGuidance("equal", alpha=0.95))
+    loss = -s.portfolio_returns("equal")[:, -1]
+    assert (loss >= s.metadata["stress"]["level"][0] - 1e-6).mean() >= 0.95
+    with pytest.raises(ValueError, match="target_scale must be one of"):
+        ScoreGenerator(preset="tiny", target_scale="realized")
+    with pytest.raises(ValueError, match='needs state.vol_model="gjr"'):
+        ScoreGenerator(preset="tiny", target_scale="filtered", state={"vol_model": "ewma"})
+
+
 def test_checkpoint_configs_from_before_asset_loadings_load_without_descriptors():
     from finscore.presets import PRESETS, ScoreConfig
 
@@ -208,6 +246,8 @@ def test_checkpoint_configs_from_before_asset_loadings_load_without_descriptors(
     assert ScoreConfig.from_dict(old).asset_loadings == 0
     old.pop("target_tails")
     assert ScoreConfig.from_dict(old).target_tails == "none"
+    old.pop("target_scale")
+    assert ScoreConfig.from_dict(old).target_scale == "forecast"
 
 
 def test_init_from_fine_tunes_a_pretrained_network_on_another_asset_set(sp500_returns, tmp_path):

@@ -143,8 +143,12 @@ def conceptual_soundness(flow: Flow, ctx: ReportContext) -> None:
         "down to sigma = 0, using the learned score.",
         "Conditioning: the network sees the volatility state; classifier-free guidance (Ho & Salimans 2022) "
         "trains the conditional and unconditional model together. Targets are divided by a per-asset "
-        "volatility forecast known at the forecast date (in the default preset, that of a GJR-GARCH(1,1) "
-        "fitted on the training rows), so the network learns shapes, not scales. In the default preset the "
+        "volatility, so the network learns shapes, not scales: with target_scale = filtered (the default "
+        "preset) day h of the window is divided by the volatility of a GJR-GARCH(1,1), fitted on the training "
+        "rows, filtered through the context and the window's own days before h, so the network learns GJR "
+        "innovations (their dependence across assets and days, their tails) and scenarios are rebuilt day by "
+        "day through the GJR recursion; with target_scale = forecast every day is divided by the volatility "
+        "forecast known at the forecast date. In the default preset the "
         "scaled targets are also Gaussianized per asset by a Tukey h transform fitted on the training rows "
         "(target_tails = tukey_h); samples are mapped back through it, so the tails of daily returns are "
         "Pareto-like with the fitted index instead of what a few-step sampler would make of them.",
@@ -152,7 +156,8 @@ def conceptual_soundness(flow: Flow, ctx: ReportContext) -> None:
         "the constraint's log-likelihood to the score; the exact reference is rejection sampling.",
     ])
     keys = ("horizon", "context", "parameterization", "weighting", "train_sigma", "sigma_min", "sigma_max",
-            "sampler", "sample_steps", "guidance_scale", "p_uncond", "steps", "target_tails")
+            "sampler", "sample_steps", "guidance_scale", "p_uncond", "steps", "target_scale",
+            "target_tails")
     present = {k: cfg[k] for k in keys if k in cfg}
     if present:
         flow.table(key_value_frame(present, key="setting"), caption="Settings of this model")

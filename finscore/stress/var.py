@@ -95,8 +95,9 @@ def portfolio_loss_fn(weights: Any, *, scale: Any = 1.0, loc: Any = 0.0, horizon
     horizon_days : int, optional
         ``h``; default the whole window.
     marginal : callable, optional
-        Differentiable elementwise map from the model's space to standardized returns (e.g.
-        :meth:`finscore.tails.TukeyH.from_gaussian`), applied before ``loc`` and ``scale``.
+        Differentiable map of windows (B, H, d) from the model's space to standardized returns (e.g. the
+        elementwise :meth:`finscore.tails.TukeyH.from_gaussian`, or a whole map to daily log returns with
+        ``scale=1``), applied before ``loc`` and ``scale``.
 
     Returns
     -------

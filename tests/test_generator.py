@@ -176,8 +176,21 @@ def test_gjr_target_scale_is_fitted_on_the_training_rows_and_saved(sp500_returns
     assert np.array_equal(back.sample(16, seed=2).values, g.sample(16, seed=2).values)
 
 
-def test_tukey_h_tails_are_fitted_saved_and_seen_by_the_stress_guidance(sp500_returns, tmp_path):
+def _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path):
+    """Save/load gives identical samples, and VaR guidance (which must evaluate the book's loss through every
+    map from the model's space to returns) meets its constraint in plain returns. Returns the loaded copy."""
     from finscore.stress import VaRGuidance
+
+    g.save(tmp_path / "m")
+    back = ScoreGenerator.load(tmp_path / "m", device="cpu")
+    assert np.array_equal(back.sample(16, seed=2).values, g.sample(16, seed=2).values)
+    s = g.sample(60, seed=3, guidance=VaRGuidance("equal", alpha=0.95))
+    loss = -s.portfolio_returns("equal")[:, -1]
+    assert (loss >= s.metadata["stress"]["level"][0] - 1e-6).mean() >= 0.95
+    return back
+
+
+def test_tukey_h_tails_are_fitted_saved_and_seen_by_the_stress_guidance(sp500_returns, tmp_path):
     from finscore.tails import TukeyH
 
     returns = sp500_returns.loc["2009-01-01":"2014-12-31"].iloc[:, :4]
@@ -188,22 +201,15 @@ def test_tukey_h_tails_are_fitted_saved_and_seen_by_the_stress_guidance(sp500_re
     scale = g._state(returns.to_numpy()[None, :60])[2]
     z = returns.to_numpy()[60:70][None] / scale / g.scale_
     np.testing.assert_allclose(g.tails_.from_gaussian(g.tails_.to_gaussian(z)), z, atol=1e-10)
-    g.save(tmp_path / "m")
-    back = ScoreGenerator.load(tmp_path / "m", device="cpu")
+    back = _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path)  # guidance sees the transform
     assert back.config_.target_tails == "tukey_h"
     np.testing.assert_array_equal(back.tails_.h, g.tails_.h)
-    assert np.array_equal(back.sample(16, seed=2).values, g.sample(16, seed=2).values)
-    # VaR guidance evaluates the book's loss through the transform: the constraint holds in plain returns
-    s = g.sample(60, seed=3, guidance=VaRGuidance("equal", alpha=0.95))
-    loss = -s.portfolio_returns("equal")[:, -1]
-    assert (loss >= s.metadata["stress"]["level"][0] - 1e-6).mean() >= 0.95
     with pytest.raises(ValueError, match="target_tails must be one of"):
         ScoreGenerator(preset="tiny", target_tails="pareto")
 
 
 def test_filtered_target_scale_rebuilds_returns_through_the_gjr_recursion(sp500_returns, tmp_path, monkeypatch):
     import finscore.model
-    from finscore.stress import VaRGuidance
 
     returns = sp500_returns.loc["2009-01-01":"2014-12-31"].iloc[:, :4]
     g = ScoreGenerator(horizon=10, context=60, preset="tiny", target_scale="filtered", progress=False).fit(returns)
@@ -224,14 +230,8 @@ def test_filtered_target_scale_rebuilds_returns_through_the_gjr_recursion(sp500_
             want[i, t] = vol.mu + np.sqrt(var) * z[i, t]
             var = vol.step(want[i, t] - vol.mu, var)
     np.testing.assert_allclose(got, want, rtol=1e-12)
-    g.save(tmp_path / "m")
-    back = ScoreGenerator.load(tmp_path / "m", device="cpu")
+    back = _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path)  # guidance sees the recursion
     assert back.config_.target_scale == "filtered"
-    assert np.array_equal(back.sample(16, seed=2).values, g.sample(16, seed=2).values)
-    # the stress guidance evaluates the book's loss through the recursion: the constraint holds in plain returns
-    s = g.sample(60, seed=3, guidance=VaRGuidance("equal", alpha=0.95))
-    loss = -s.portfolio_returns("equal")[:, -1]
-    assert (loss >= s.metadata["stress"]["level"][0] - 1e-6).mean() >= 0.95
     with pytest.raises(ValueError, match="target_scale must be one of"):
         ScoreGenerator(preset="tiny", target_scale="realized")
     with pytest.raises(ValueError, match='needs state.vol_model="gjr"'):

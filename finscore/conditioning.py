@@ -171,13 +171,13 @@ def gjr_rebuild(z, s2, vol: GJRParams):
     """
     if not isinstance(z, torch.Tensor):
         return vol.simulate(np.asarray(z, dtype=np.float64), np.asarray(s2, dtype=np.float64))
-    mu, omega, alpha, gamma, beta = (torch.as_tensor(np.asarray(getattr(vol, k), dtype=np.float64), dtype=z.dtype,
-                                                     device=z.device) for k in ("mu", "omega", "alpha", "gamma", "beta"))
+    tv = GJRParams(*(torch.as_tensor(np.asarray(getattr(vol, k), dtype=np.float64), dtype=z.dtype, device=z.device)
+                     for k in ("mu", "omega", "alpha", "gamma", "beta")))  # the same recursion on tensors
     days = []
     for t in range(z.shape[1]):
         eps = torch.sqrt(s2) * z[:, t]
-        days.append(mu + eps)
-        s2 = omega + (alpha + gamma * (eps < 0)) * eps**2 + beta * s2
+        days.append(tv.mu + eps)
+        s2 = tv.step(eps, s2)
     return torch.stack(days, dim=1)
 
 

@@ -15,7 +15,8 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class GJRParams:
-    """Per-asset GJR-GARCH(1,1) parameters in daily log-return units; each an ndarray (d,)."""
+    """Per-asset GJR-GARCH(1,1) parameters in daily log-return units; each an ndarray (d,) (or a torch tensor:
+    :meth:`step` works on either, which the differentiable rebuild of the stress guidance uses)."""
 
     mu: np.ndarray
     omega: np.ndarray

@@ -14,6 +14,12 @@ Gaussian up to discretisation). ``s`` shrinks with sigma: the guidance anneals f
 noise to a hard barrier at sigma -> 0. The quadratic form costs nothing extra: one vector-Jacobian product
 gives ``J^T g = grad_x L(D(x))``, which is also the direction of the guidance gradient, and ``g^T (J^T g) =
 g^T J g``. A single backward pass per evaluation, so a guided step costs about two unguided ones.
+
+A nonlinear loss (compounding, a GARCH recursion) spreads more than its linear part: given ``posterior``
+draws ``eps_k`` of the posterior's spread (:class:`~finscore.stress.posterior.PilotPosterior`), the variance of
+the remainder ``L(x0_hat + eps_k) - L(x0_hat) - g^T eps_k`` over the draws is added to ``s^2``. It is zero for
+a linear loss (the exact case is unchanged); without it, the linearised ``s`` understates the loss's spread,
+the tilt is too strong and guided scenarios overshoot into the far tail.
 """
 
 from __future__ import annotations
@@ -50,7 +56,8 @@ class ConstraintGuided:
     def __init__(self, model: Callable[..., torch.Tensor], loss_fn: Callable[[torch.Tensor], torch.Tensor],
                  level: float | torch.Tensor, *, mode: str = "exceed", strength: float = 1.0,
                  temperature: float = 0.0, finish: str | None = None, finish_steps: int = 50,
-                 target: Callable[..., Any] | None = None) -> None:
+                 target: Callable[..., Any] | None = None,
+                 posterior: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
         self.sign = _check_mode(mode)
         level_t = torch.as_tensor(level, dtype=torch.float64)
         if level_t.ndim > 1 or not bool(torch.isfinite(level_t).all()):
@@ -70,6 +77,7 @@ class ConstraintGuided:
         self.model, self.loss_fn, self.level, self.mode = model, loss_fn, level_t, mode
         self.strength, self.temperature = float(strength), float(temperature)
         self.finish_method, self.finish_steps, self.target = finish, finish_steps, target
+        self.posterior = posterior
         self.n_calls, self.min_sigma = 0, math.inf
 
     def _level(self, like: torch.Tensor) -> torch.Tensor:
@@ -93,11 +101,26 @@ class ConstraintGuided:
         # g^T J g; the floor 0.5 ||J^T g||^2 is inactive whenever J is symmetric with eigenvalues in [0, 2]
         # (always for a Gaussian prior) and keeps a learned, slightly non-PSD Jacobian from blowing up the step.
         quad = torch.maximum((g * jg).sum(dims), 0.5 * jg.square().sum(dims))
-        var = sigma**2 * quad + self.temperature**2
+        var = sigma**2 * quad + self.temperature**2 + self._nonlinear_variance(x0.detach(), loss.detach(), g, sigma)
         s = var.clamp_min(torch.finfo(x.dtype).tiny).sqrt()
         z = self.sign * (loss.detach() - self._level(loss)) / s
         coef = self.strength * self.sign * mills_ratio(z) / s * sigma**2  # sigma^2 d log Phi(z) / d L(D(x))
         return denoised.detach() + coef.reshape((-1,) + (1,) * (x.ndim - 1)) * jg
+
+    @torch.no_grad()
+    def _nonlinear_variance(self, x0: torch.Tensor, loss: torch.Tensor, g: torch.Tensor,
+                            sigma: torch.Tensor) -> torch.Tensor | float:
+        """Variance (B,) over the posterior draws of ``L(x0 + eps) - L(x0) - g^T eps``; 0 without ``posterior``."""
+        if self.posterior is None:
+            return 0.0
+        eps = self.posterior(sigma)  # (K, B, ...)
+        if eps.shape[1:] != x0.shape:
+            raise ValueError(f"posterior must return (K, *{tuple(x0.shape)}), got {tuple(eps.shape)}")
+        dims = tuple(range(1, x0.ndim))
+        rest = torch.stack([self.loss_fn(x0 + e) - loss - (g * e).sum(dims) for e in eps])  # (K, B)
+        if not bool(torch.isfinite(rest).all()):
+            raise ValueError("loss_fn is not finite at the posterior draws around Tweedie's mean")
+        return rest.var(0)
 
     @torch.no_grad()
     def constraint(self, x: torch.Tensor) -> torch.Tensor:
@@ -161,7 +184,8 @@ def _model_energy(model: Any) -> Callable[..., torch.Tensor] | None:
 def constraint_guided(model: Callable[..., torch.Tensor], loss_fn: Callable[[torch.Tensor], torch.Tensor],
                       level: float | torch.Tensor, *, mode: str = "exceed", strength: float = 1.0,
                       temperature: float = 0.0, finish: str | None = None, finish_steps: int = 50,
-                      target: Callable[..., Any] | None = None) -> ConstraintGuided:
+                      target: Callable[..., Any] | None = None,
+                      posterior: Callable[[torch.Tensor], torch.Tensor] | None = None) -> ConstraintGuided:
     """Wrap ``model`` so that any sampler targets ``p(x0 | loss_fn(x0) >= level)`` (or ``<= level``).
 
     Parameters
@@ -182,6 +206,9 @@ def constraint_guided(model: Callable[..., torch.Tensor], loss_fn: Callable[[tor
         MALA steps of the finish (half adapt the step, half sample).
     target : callable ``(x, sigma (B,), **extra_args) -> energy (B,)`` or ``-> (log p (B,), grad)``
         Density for the finish; default ``model.energy`` (energy-parameterized Denoiser).
+    posterior : callable ``sigma (B,) -> eps (K, B, ...)``, optional
+        Draws of the posterior's spread around Tweedie's mean (e.g. :class:`~finscore.stress.posterior.PilotPosterior`);
+        the spread they give the loss beyond its linear part is added to ``s^2`` (None: linearisation only).
 
     Returns
     -------
@@ -189,7 +216,7 @@ def constraint_guided(model: Callable[..., torch.Tensor], loss_fn: Callable[[tor
         A denoiser with the model's signature, returning detached tensors (no graph across sampler steps).
     """
     return ConstraintGuided(model, loss_fn, level, mode=mode, strength=strength, temperature=temperature,
-                            finish=finish, finish_steps=finish_steps, target=target)
+                            finish=finish, finish_steps=finish_steps, target=target, posterior=posterior)
 
 
 def run_guided(sampler: Callable[..., Any], guided: ConstraintGuided, x: torch.Tensor, sigmas: Any, *,

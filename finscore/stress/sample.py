@@ -7,7 +7,10 @@
    check (a cap met by no pilot draw is an error);
 3. the guided run: :func:`~finscore.stress.guidance.constraint_guided` around the model, started from the
    initial noise shifted by ``E[x0 | constraint] - E[x0]`` estimated on the pilot (the reverse SDEs forget
-   their start, the probability-flow ODE does not), then the optional MALA finish.
+   their start, the probability-flow ODE does not), then the optional MALA finish. For a hard constraint
+   the pilot also gives the guidance the loss's normal scores
+   (:class:`~finscore.stress.normal_score.PilotNormalScore`) and draws of the posterior's spread
+   (:class:`~finscore.stress.posterior.PilotPosterior`) for the loss's nonlinear part.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import torch
 from finscore._rng import torch_generator
 from finscore.sampling import SampleOutput, get_sampler
 from finscore.stress.guidance import constraint_guided, run_guided
+from finscore.stress.normal_score import PilotNormalScore
+from finscore.stress.posterior import PilotPosterior
 from finscore.stress.var import VaRGuidance, check_feasible, estimate_var
 
 __all__ = ["sample_stress", "GUIDED_EVAL_COST", "STRESS_SAMPLER_DEFAULTS"]
@@ -145,6 +150,7 @@ def sample_stress(model: Callable[..., torch.Tensor], x: torch.Tensor, sigmas: A
     groups = torch.unique(groups, return_inverse=True)[1]
     n_groups, n_pilot = int(groups.max()) + 1, guidance.pilot_size
     levels, accept, shift, pilot_nfe = [], [], torch.zeros((n_groups,) + x.shape[1:], dtype=x.dtype), 0
+    pilot_losses, pilot_draws = [], []
     if n_pilot > 0:
         draws, rows, losses, pilot_nfe = _pilot(model, sampler_fn, x, sigmas, extra_args, groups, n_pilot,
                                                 loss_fn, generator, sampler_opts)
@@ -158,12 +164,22 @@ def sample_stress(model: Callable[..., torch.Tensor], x: torch.Tensor, sigmas: A
             if bool(ok.any()):
                 shift[g] = draws[sel][ok].mean(0) - draws[sel].mean(0)
             levels.append(level)
+            pilot_losses.append(losses[sel])
+            pilot_draws.append(draws[sel])
     else:
         levels = [float(guidance.loss)] * n_groups
     level_rows = torch.as_tensor(levels, dtype=torch.float64)[groups]
-    guided = constraint_guided(model, loss_fn, level_rows if n_groups > 1 else levels[0], mode=guidance.mode,
+    guide_fn, guide_level, posterior = loss_fn, level_rows if n_groups > 1 else levels[0], None
+    if n_pilot >= 2 and guidance.temperature == 0:  # the hard constraint, guided on a nearly linear loss
+        if guidance.normal_scores:  # the same constraint set
+            score = PilotNormalScore(torch.stack(pilot_losses), groups)
+            guide_fn, guide_level = (lambda y: score(loss_fn(y))), score.level(level_rows)
+        if guidance.posterior_draws:
+            posterior = PilotPosterior(torch.stack(pilot_draws), groups, guidance.posterior_draws)
+    guided = constraint_guided(model, guide_fn, guide_level, mode=guidance.mode,
                                strength=guidance.strength, temperature=guidance.temperature,
-                               finish=guidance.finish, finish_steps=guidance.finish_steps, target=target)
+                               finish=guidance.finish, finish_steps=guidance.finish_steps, target=target,
+                               posterior=posterior)
     x_start = x + shift[groups].to(x)
     out = run_guided(sampler_fn, guided, x_start, sigmas, extra_args=extra_args, generator=generator,
                      **sampler_opts)
@@ -172,6 +188,7 @@ def sample_stress(model: Callable[..., torch.Tensor], x: torch.Tensor, sigmas: A
     cost = GUIDED_EVAL_COST * (out.nfe + finish_cost) + pilot_nfe * n_pilot * n_groups / b
     info = {"mode": guidance.mode, "alpha": guidance.alpha, "level": levels, "level_per_row": level_rows,
             "pilot_accept": accept, "n_pilot": n_pilot, "pilot_nfe": pilot_nfe, "nfe": out.nfe,
+            "normal_scores": guide_fn is not loss_fn, "posterior_draws": 0 if posterior is None else posterior.n_draws,
             "cost": cost, "horizon_days": guidance.horizon_days, **g_info}
     out.info["stress"] = info
     return out

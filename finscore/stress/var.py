@@ -141,6 +141,15 @@ class VaRGuidance:
         (0 skips the pilot then).
     finish : None or "mala"; finish_steps : int
         Optional constrained MALA clean-up (energy-parameterized models only).
+    normal_scores : bool
+        Guide on the pilot's normal scores of the loss, ``Phi^-1(F_pilot(L))``, instead of the loss itself
+        (:class:`~finscore.stress.normal_score.PilotNormalScore`; the same constraint set, and nearly linear
+        in the model's variables when the loss is a convex function of them, where the plain loss makes the
+        guided scenarios overshoot). Used with a pilot and a hard constraint (``temperature=0``).
+    posterior_draws : int
+        Even number of draws of the denoising posterior's spread (from the pilot's covariance,
+        :class:`~finscore.stress.posterior.PilotPosterior`) with which the guidance adds the loss's spread
+        beyond its linear part; 0 = linearisation only. Used with a pilot and ``temperature=0``.
     """
 
     weights: Any
@@ -153,6 +162,8 @@ class VaRGuidance:
     n_pilot: int | None = None
     finish: str | None = None
     finish_steps: int = 50
+    normal_scores: bool = True
+    posterior_draws: int = 32
 
     def __post_init__(self) -> None:
         w = self.weights
@@ -188,6 +199,11 @@ class VaRGuidance:
             raise ValueError(f"n_pilot must be a positive int (0 allowed with an explicit loss), got {self.n_pilot!r}")
         if not isinstance(self.finish_steps, int) or self.finish_steps < 2:
             raise ValueError(f"finish_steps must be an int >= 2, got {self.finish_steps!r}")
+        if (isinstance(self.posterior_draws, bool) or not isinstance(self.posterior_draws, int)
+                or self.posterior_draws < 0 or self.posterior_draws % 2):
+            raise ValueError(f"posterior_draws must be an even int >= 0, got {self.posterior_draws!r}")
+        if not isinstance(self.normal_scores, bool):
+            raise ValueError(f"normal_scores must be True or False, got {self.normal_scores!r}")
         if self.finish not in (None, "mala"):
             raise ValueError(f"finish must be None or 'mala', got {self.finish!r}")
 

@@ -90,13 +90,13 @@ def gauss():
 
 
 def compare(guided: torch.Tensor, ref: torch.Tensor, *, seed: int = 0, allowance: float = 0.0,
-            w1_allowance: float = 0.0, corr_allowance: float = 0.0) -> dict:
+            w1_allowance: float = 0.0, corr_allowance: float = 0.0, loss_fn=linear_loss) -> dict:
     """Distances between guided (n, D) and reference (m, D) draws, each divided by its tolerance.
 
     Tolerances (a statistic passes when its ratio is <= 1):
-    * loss W1: the null distribution of the two-sample Wasserstein-1 of the losses (both samples from the
-      same law) is estimated by 100 random splits of the pooled losses into sizes n and m; tolerance =
-      its mean + 5 of its standard deviations;
+    * loss W1 (of ``loss_fn``, default the linear loss): the null distribution of the two-sample
+      Wasserstein-1 of the losses (both samples from the same law) is estimated by 100 random splits of
+      the pooled losses into sizes n and m; tolerance = its mean + 5 of its standard deviations;
     * per-coordinate mean and sd, and the correlation matrix: the standard error of each statistic is
       bootstrapped on the reference (100 resamples) and scaled to the difference of two independent
       estimates, se_diff = se_ref sqrt(1 + m / n); tolerance = 5 se_diff (two-sided p ~ 6e-7 each, so the
@@ -108,7 +108,7 @@ def compare(guided: torch.Tensor, ref: torch.Tensor, *, seed: int = 0, allowance
     rng = np.random.default_rng(seed)
     g, r = guided.reshape(len(guided), -1).numpy(), ref.reshape(len(ref), -1).numpy()
     n, m = len(g), len(r)
-    lg, lr = linear_loss(guided.reshape(n, *SHAPE)).numpy(), linear_loss(ref.reshape(m, *SHAPE)).numpy()
+    lg, lr = loss_fn(guided.reshape(n, *SHAPE)).numpy(), loss_fn(ref.reshape(m, *SHAPE)).numpy()
     pooled = np.concatenate([lg, lr])
     null = [stats.wasserstein_distance(p[:n], p[n:]) for p in (rng.permutation(pooled) for _ in range(100))]
     w1 = stats.wasserstein_distance(lg, lr)

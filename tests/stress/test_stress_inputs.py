@@ -54,6 +54,10 @@ def test_alpha_outside_unit_interval(alpha):
     ({"loss": float("nan")}, "loss"),
     ({"finish": "hmc"}, "finish"),
     ({"finish_steps": 1}, "finish_steps"),
+    ({"posterior_draws": 3}, "posterior_draws must be an even int >= 0"),
+    ({"posterior_draws": -2}, "posterior_draws"),
+    ({"posterior_draws": True}, "posterior_draws"),
+    ({"normal_scores": 1}, "normal_scores must be True or False"),
 ])
 def test_bad_options(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -139,6 +143,7 @@ def test_entry_point_contract(gauss, tools):
     torch.testing.assert_close(runs[0].x, runs[1].x, rtol=0, atol=0)
     info = runs[0].info["stress"]
     assert info["pilot_nfe"] == 0 and info["pilot_accept"] == [] and info["level"] == [spec.loss]
+    assert not info["normal_scores"] and info["posterior_draws"] == 0  # both need a pilot
     assert info["nfe"] == runs[0].nfe == 10 and info["cost"] == 30.0
     x = runs[0].x
     with pytest.raises(TypeError, match="VaRGuidance"):

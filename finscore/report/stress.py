@@ -99,13 +99,14 @@ def supports_guidance(model: Any) -> bool:
 
 def run_stress(model: Any, *, weights: Any = "equal", alpha: float = 0.95, n: int = 200,
                horizon: int | None = None, context: pd.DataFrame | None = None, max_draws: int = 20_000,
-               seed: Seed = 0) -> StressResult:
+               seed: Seed = 0, guidance_options: Mapping[str, Any] | None = None) -> StressResult:
     """Guided VaR-tail scenarios of ``model`` and the rejection-sampling reference for the same context.
 
     Rejection draws ``min(ceil(n / (1 - alpha)), max_draws)`` unguided scenarios and keeps those whose
     loss is at least their empirical VaR_alpha (about ``n`` of them); the guided run asks for ``n``
     scenarios with ``VaRGuidance(weights, alpha)``. Costs are wall-clock seconds per kept scenario.
-    ``horizon`` (days per path) and ``context`` are passed to ``model.sample`` (None: the model's defaults).
+    ``horizon`` (days per path) and ``context`` are passed to ``model.sample`` (None: the model's defaults);
+    ``guidance_options`` are further :class:`~finscore.stress.VaRGuidance` fields (e.g. ``posterior_draws=0``).
 
     Raises
     ------
@@ -131,7 +132,8 @@ def run_stress(model: Any, *, weights: Any = "equal", alpha: float = 0.95, n: in
     level = estimate_var(plain_losses, alpha)
     kept = plain_losses[plain_losses >= level]
     t0 = time.perf_counter()
-    guided = model.sample(n, seed=np.random.default_rng(s_guided), guidance=VaRGuidance(tuple(w), alpha=alpha), **kw)
+    spec = VaRGuidance(tuple(w), alpha=alpha, **dict(guidance_options or {}))
+    guided = model.sample(n, seed=np.random.default_rng(s_guided), guidance=spec, **kw)
     t_guided = time.perf_counter() - t0
     cost = {"guided: seconds per scenario": t_guided / n,
             "rejection: seconds per kept scenario": t_plain / max(kept.size, 1),

@@ -49,6 +49,8 @@ def test_run_stress_rejects_models_without_guidance_and_bad_arguments():
         run_stress(copula)
     with pytest.raises(ValueError, match="alpha"):
         run_stress(Guidable().fit(returns_frame(100, 2)), alpha=1.5)
+    with pytest.raises(ValueError, match="posterior_draws"):  # the options reach VaRGuidance
+        run_stress(Guidable().fit(returns_frame(100, 2)), n=10, guidance_options={"posterior_draws": 3})
 
 
 def test_stress_figure_has_labelled_axes_and_legend():

@@ -269,6 +269,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, e.g. OMP_NUM_THREADS)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--out", type=Path, default=RESULTS / "perf.md")
+    p.add_argument("--skip", type=int, nargs="*", default=[], choices=(3, 4, 5),
+                   help="sections to leave out (3 NFE vs quality, 4 baselines, 5 peak memory)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads or torch.get_num_threads())
     sz, dev = (QUICK if args.quick else FULL), resolve_device(args.device)
@@ -285,9 +287,12 @@ def main(argv=None) -> int:
     gen = emit(*train_throughput(train, sz, args.device))
     gen.progress = False
     rows = emit(*sampling(gen, sz.n_sample, dev))
-    emit(nfe_quality(returns, sz, args.device))
-    emit(baselines(train, sz.n_sample, rows[gen.config_.sampler]["seconds"], gen.config_.sampler))
-    emit(memory(gen, sz))
+    if 3 not in args.skip:
+        emit(nfe_quality(returns, sz, args.device))
+    if 4 not in args.skip:
+        emit(baselines(train, sz.n_sample, rows[gen.config_.sampler]["seconds"], gen.config_.sampler))
+    if 5 not in args.skip:
+        emit(memory(gen, sz))
     emit(cuda_section(gen, sz.n_sample, dev, rows) + [f"Total wall time: {time.perf_counter() - t0:.0f} s.", "", ""])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "a") as f:

@@ -50,8 +50,8 @@ class PilotNormalScore:
     posterior draw of every step, so ``psi`` and its exact derivative ``f_g(L) / phi(psi)`` are tabulated
     once on ``grid`` equally spaced knots from ``min - 10 sd`` to ``max + 10 sd`` of the pilot, and losses
     inside are interpolated by cubic Hermite polynomials (continuous value and slope; the error is
-    ``O(step^4)``, below 1e-6 of the score for the default table, tested); losses outside are computed
-    exactly.
+    ``O(step^4)``: 4e-7 in the score and 0.3% in its slope for ``|psi| < 8`` in the test of the default
+    table); losses outside are computed exactly.
     """
 
     def __init__(self, pilot: torch.Tensor, groups: torch.Tensor, grid: int = 2049) -> None:

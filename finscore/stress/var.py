@@ -149,7 +149,8 @@ class VaRGuidance:
     posterior_draws : int
         Even number of draws of the denoising posterior's spread (from the pilot's covariance,
         :class:`~finscore.stress.posterior.PilotPosterior`) with which the guidance adds the loss's spread
-        beyond its linear part; 0 = linearisation only. Used with a pilot and ``temperature=0``.
+        beyond its linear part; 0 = linearisation only. Used with a pilot and ``temperature=0``. Each
+        guided step evaluates the loss ``posterior_draws`` more times (the model is not re-evaluated).
     """
 
     weights: Any

@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from _common import RESULTS, header  # same directory
+from _common import RESULTS, header, md_table  # same directory
 from finscore import ScoreGenerator
 from finscore.data import load_prices, to_returns
 from finscore.report.stress import run_stress
@@ -86,9 +86,7 @@ def main(argv=None) -> int:
                      f"{args.stress_n} guided, {res.rejection_losses.size} kept",
                      (f"KS D {ks.statistic:.3f} (p {ks.pvalue:.3g}); {above:.1%} of guided losses >= the "
                       f"rejection's VaR; {secs:.1f} s in all")))
-    table = pd.DataFrame(rows, columns=["check", "setting", "result"]).set_index("check")
-    lines += ["| check | setting | result |", "|---|---|---|"]
-    lines += [f"| {i} | {r.setting} | {r.result} |" for i, r in table.iterrows()]
+    lines.append(md_table(pd.DataFrame(rows, columns=["check", "setting", "result"]).set_index("check")))
     if cuda:
         lines += ["", f"Peak CUDA memory allocated: {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB."]
     lines += ["", ""]

@@ -74,6 +74,16 @@ class PilotNormalScore:
         all_rows = torch.arange(len(pilot)).repeat_interleave(grid)
         value, slope = self._exact(knots.flatten(), all_rows, slope=True)
         self.value, self.slope = value.reshape(knots.shape), slope.reshape(knots.shape)  # (G, M)
+        self._tables: dict[torch.device, tuple[torch.Tensor, ...]] = {}
+
+    def _table(self, dev: torch.device) -> tuple[torch.Tensor, ...]:
+        """(groups (B,), lo (B,), step (B,), value (G, M), slope (G, M)) on ``dev``, copied there once: the
+        guidance calls the score at every posterior draw of every step."""
+        if dev not in self._tables:
+            groups = self.groups.to(dev)
+            self._tables[dev] = (groups, self.lo.to(dev)[groups], self.step.to(dev)[groups],
+                                 self.value.to(dev), self.slope.to(dev))
+        return self._tables[dev]
 
     def _exact(self, loss: torch.Tensor, groups: torch.Tensor, slope: bool = False):
         """``psi`` (float64, (B,)) of losses (B,) in contexts ``groups`` (B,) by the sum over the pilot;
@@ -94,14 +104,12 @@ class PilotNormalScore:
 
     def __call__(self, loss: torch.Tensor) -> torch.Tensor:
         """Scores (B,) of losses (B,) of rows in ``groups`` order, in ``loss``'s dtype and device."""
-        dev, groups = loss.device, self.groups.to(loss.device)
-        lo, step = self.lo.to(dev)[groups], self.step.to(dev)[groups]
+        groups, lo, step, value, slope = self._table(loss.device)
         pos = (loss.double() - lo) / step  # position on the table, in knots
-        m = self.value.shape[1]
+        m = value.shape[1]
         inside = (pos >= 0) & (pos <= m - 1)
         k = pos.detach().clamp(0, m - 2).floor().long()  # left knot
         t = pos - k  # in [0, 1] inside
-        value, slope = self.value.to(dev), self.slope.to(dev)
         y0, y1 = value[groups, k], value[groups, k + 1]
         d0, d1 = slope[groups, k] * step, slope[groups, k + 1] * step
         t2, t3 = t * t, t * t * t

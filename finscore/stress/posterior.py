@@ -41,24 +41,25 @@ class PilotPosterior:
         xi = torch.randn(n_draws // 2, flat.shape[-1], generator=torch.Generator().manual_seed(seed),
                          dtype=torch.float64)
         xi = torch.cat([xi, -xi])  # (K, D)
-        self.eigval, self.coef, self.eigvec = [], [], []
+        groups = torch.as_tensor(groups, dtype=torch.long).cpu()
+        self.parts = []  # per context with rows: (rows (R,), eigenvalues (D,), eigenvectors (D, D), xi @ V (K, D))
         for k in range(g):
-            lam, vec = torch.linalg.eigh(torch.cov(flat[k].T))
-            self.eigval.append(lam.clamp_min(0.0))  # (D,)
-            self.eigvec.append(vec)  # (D, D)
-            self.coef.append(xi @ vec)  # (K, D): xi in the eigenbasis
-        self.shape, self.n_draws = tuple(draws.shape[2:]), n_draws
-        self.groups = torch.as_tensor(groups, dtype=torch.long).cpu()
+            rows = (groups == k).nonzero().flatten()
+            if len(rows):
+                lam, vec = torch.linalg.eigh(torch.cov(flat[k].T))
+                self.parts.append((rows, lam.clamp_min(0.0), vec, xi @ vec))
+        self.shape, self.n_draws, self.n_rows, self.dim = tuple(draws.shape[2:]), n_draws, len(groups), flat.shape[-1]
+        self._on: dict[torch.device, list[tuple[torch.Tensor, ...]]] = {}
 
     def __call__(self, sigma: torch.Tensor) -> torch.Tensor:
-        """Draws (K, B, *shape) for noise levels ``sigma`` (B,), in ``sigma``'s dtype and device."""
-        s2 = sigma.detach().double().cpu()[:, None] ** 2  # (B, 1)
-        out = torch.empty((self.n_draws, len(s2)) + self.shape, dtype=torch.float64)
-        for k, (lam, vec, coef) in enumerate(zip(self.eigval, self.eigvec, self.coef)):
-            rows = (self.groups == k).nonzero().flatten()
-            if len(rows) == 0:
-                continue
+        """Draws (K, B, *shape) for noise levels ``sigma`` (B,), float64 computed on ``sigma``'s device (the
+        factors are copied there once), returned in ``sigma``'s dtype."""
+        dev = sigma.device
+        if dev not in self._on:
+            self._on[dev] = [tuple(t.to(dev) for t in part) for part in self.parts]
+        s2 = sigma.detach().double()[:, None] ** 2  # (B, 1)
+        out = torch.empty((self.n_draws, self.n_rows, self.dim), dtype=torch.float64, device=dev)
+        for rows, lam, vec, coef in self._on[dev]:
             sd = (s2[rows] * lam / (lam + s2[rows])).sqrt()  # (R, D): posterior sd along each eigenvector
-            eps = (coef[:, None, :] * sd[None]) @ vec.T  # (K, R, D)
-            out[:, rows] = eps.reshape((self.n_draws, len(rows)) + self.shape)
-        return out.to(dtype=sigma.dtype, device=sigma.device)
+            out[:, rows] = (coef[:, None, :] * sd[None]) @ vec.T  # (K, R, D)
+        return out.reshape((self.n_draws, self.n_rows) + self.shape).to(sigma.dtype)

@@ -38,8 +38,10 @@ import torch
 
 from _common import RESULTS, cached_fit, preset_key  # same directory
 from finscore import load_prices, to_returns
+from finscore._rng import spawn_seeds
 from finscore.baselines import GARCH, GaussianCopula
 from finscore.risk import backtest
+from finscore.scenarios import Scenarios
 from finscore.validation import evaluate
 
 TRAIN_END = "2016-12-31"
@@ -160,6 +162,26 @@ def _fitted(data, preset, seed, overrides, returns, train_end=TRAIN_END, pretrai
     return cached_fit(RESULTS / "models" / key, returns.loc[:train_end], preset=preset, seed=seed, **overrides, **extra)
 
 
+class _Pooled:
+    """Scenarios pooled from several fitted generators (``--members``): ``n`` split evenly across the members,
+    each sampling with its own child seed. Enough of the protocol for ``evaluate(fit=False)``."""
+
+    def __init__(self, members):
+        self.members = members
+        self.assets_, self.fit_end_ = members[0].assets_, members[0].fit_end_
+        self.min_context = max(m.min_context for m in members)
+
+    def sample_many(self, n, horizon, contexts, seed=None):
+        k = len(self.members)
+        sizes = [n // k + (i < n % k) for i in range(k)]
+        draws = [m.sample_many(size, horizon, contexts, seed=np.random.default_rng(s))
+                 for m, size, s in zip(self.members, sizes, spawn_seeds(seed, k))]
+        order = np.argsort(np.concatenate([np.arange(size) for size in sizes]), kind="stable")  # interleaved, so
+        # that the first scenarios of a date (the stylized facts use a prefix) come from every member
+        return [Scenarios(np.concatenate([d[i].values for d in draws])[order], draws[0][i].assets, draws[0][i].start,
+                          {"members": k}) for i in range(len(contexts))]
+
+
 def wins(model: pd.Series, base: pd.Series) -> int:
     keys = [k for k in model.index if k.startswith("dist.")]
     return int(sum(model[k] < base[k] for k in keys))
@@ -178,11 +200,18 @@ def main(argv=None) -> int:
     p.add_argument("--var-n", type=int, default=500,
                    help="scenarios per day of the daily 1-day VaR backtest; 0: VaR at the evaluation origins only")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--members", type=int, default=1,
+                   help="pool the scenarios of this many models (seed s: training seeds members*s .. members*s+members-1, "
+                        "n split evenly); 1: one model per seed")
     p.add_argument("--refresh-baselines", action="store_true")
     p.add_argument("--pretrain", default=None,
                    help="embedded data set to pre-train on (same settings, up to the training end); "
                         "the model for --data is fine-tuned from it")
     args = p.parse_args(argv)
+    if args.members < 1:
+        p.error(f"--members must be a positive integer, got {args.members}")
+    if args.members > 1 and args.var_n:
+        p.error("--members > 1 needs --var-n 0: the daily VaR backtest takes a single generator")
     torch.set_num_threads(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
     overrides = dict(kv.split("=", 1) for kv in args.override)
@@ -200,13 +229,17 @@ def main(argv=None) -> int:
     train_end = PERIODS[args.period][0]
     for seed in args.seeds:
         t0 = time.perf_counter()
-        gen = _fitted(args.data, args.preset, seed, overrides, returns, train_end, pretrain)
-        gen.config_ = dataclasses.replace(gen.config_, **sampling)
+        fitted = [_fitted(args.data, args.preset, args.members * seed + j, overrides, returns, train_end, pretrain)
+                  for j in range(args.members)]
+        for m in fitted:
+            m.config_ = dataclasses.replace(m.config_, **sampling)
+        gen = fitted[0] if args.members == 1 else _Pooled(fitted)
         fit_s = time.perf_counter() - t0
         row, per_date = score_generator("finscore", gen, returns, args.period, seed, n=args.n, stride=args.stride,
                                         fit=False, var_n=args.var_n)
-        row.update(seconds_fit=fit_s, best_step=gen.train_result_.best_step,
-                   best_val_dsm=gen.train_result_.best_val_loss,
+        best = [(m.train_result_.best_step, m.train_result_.best_val_loss) for m in fitted]  # mean over members
+        row.update(seconds_fit=fit_s, best_step=best[0][0] if len(best) == 1 else np.mean([b[0] for b in best]),
+                   best_val_dsm=np.mean([b[1] for b in best]),
                    **diebold_mariano_columns(per_date, base_dates, args.stride))
         rows.append(row)
         dates.append(per_date)
@@ -221,6 +254,8 @@ def main(argv=None) -> int:
     out = pd.concat([base, pd.DataFrame(rows)], ignore_index=True)
     out.insert(0, "tag", args.tag)
     overrides.update(sampling)
+    if args.members > 1:
+        overrides["members"] = args.members
     out["overrides"] = json.dumps(overrides)
     out.to_csv(RESULTS / f"quality_{args.data}_{args.period}_{args.tag}.csv", index=False)
     pd.concat([base_dates, *dates], ignore_index=True).to_csv(

@@ -237,9 +237,9 @@ def main(argv=None) -> int:
         fit_s = time.perf_counter() - t0
         row, per_date = score_generator("finscore", gen, returns, args.period, seed, n=args.n, stride=args.stride,
                                         fit=False, var_n=args.var_n)
-        best = [(m.train_result_.best_step, m.train_result_.best_val_loss) for m in fitted]  # mean over members
-        row.update(seconds_fit=fit_s, best_step=best[0][0] if len(best) == 1 else np.mean([b[0] for b in best]),
-                   best_val_dsm=np.mean([b[1] for b in best]),
+        steps, dsm = zip(*((m.train_result_.best_step, m.train_result_.best_val_loss) for m in fitted))
+        row.update(seconds_fit=fit_s, best_step=steps[0] if len(steps) == 1 else np.mean(steps),  # members: mean
+                   best_val_dsm=np.mean(dsm),
                    **diebold_mariano_columns(per_date, base_dates, args.stride))
         rows.append(row)
         dates.append(per_date)

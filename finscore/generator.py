@@ -21,6 +21,7 @@ from finscore.conditioning import (
     gjr_standardize,
     state_features,
 )
+from finscore.correlation import EquiCorrelation, average_correlation
 from finscore.errors import CheckpointError, DataError, NumericalError
 from finscore.presets import ScoreConfig, resolve_config
 from finscore.protocol import BaseGenerator, _check_n_horizon
@@ -112,6 +113,11 @@ class ScoreGenerator(BaseGenerator):
         self.tails_ = TukeyH.fit(x[:n_train]) if cfg.target_tails == "tukey_h" else None
         if self.tails_ is not None:
             x = self.tails_.to_gaussian(x)
+        self.corr_ = None
+        if cfg.target_corr == "equicorr":
+            rho_ctx = average_correlation(ctx)
+            self.corr_ = EquiCorrelation.fit(x[:n_train], rho_ctx[:n_train])
+            x = self.corr_.to_model(x, self.corr_.forecast(rho_ctx))
         self.cond_stats_ = _Standardizer.fit(cond[:n_train], acond[:n_train])
         cond, acond = self.cond_stats_.apply(cond, acond)
         data = {"x": x, "cond": cond, "asset_cond": acond}
@@ -205,14 +211,20 @@ class ScoreGenerator(BaseGenerator):
         L, H = cfg.context, cfg.horizon
         hist = np.stack([c.to_numpy(np.float64)[-L:] for c in ctxs])  # (m, L, d)
         hist = np.repeat(hist, n, axis=0)  # (m * n, L, d): each scenario carries its own context
-        tails = self.tails_
+        tails, corr = self.tails_, getattr(self, "corr_", None)
         filtered = cfg.target_scale == "filtered"
         vol = self._gjr()[0] if filtered else None
+        d = len(self.assets_)
 
         def marginal(y):
             return y if tails is None else tails.from_gaussian(y)
 
-        def to_plain(y, state):  # model space -> daily log returns; state: first-day variances or target scales
+        def to_plain(y, state):  # model space -> daily log returns; state: first-day variances (B, d) or target
+            # scales (B, 1 or H, d), with the forecast correlation (B,) as an extra last column when corr is set
+            if corr is not None:
+                rho = state[:, -1] if state.ndim == 2 else state[:, 0, -1]
+                state = state[..., :d]
+                y = corr.from_model(y, rho)
             if filtered:  # day by day through the GJR recursion
                 return gjr_rebuild(marginal(y) * self.scale_, state, vol)
             return state * marginal(y)
@@ -224,6 +236,10 @@ class ScoreGenerator(BaseGenerator):
             cond, acond = self.cond_stats_.apply(cond, acond)
             step_guidance = guidance if done == 0 else None
             state = self._first_variance(hist) if filtered else scale * self.scale_
+            if corr is not None:  # the rows' forecast correlation travels as a last column of the state
+                rho = corr.forecast(average_correlation(hist))
+                rho = rho[:, None] if state.ndim == 2 else np.broadcast_to(rho[:, None, None], (*state.shape[:2], 1))
+                state = np.concatenate([state, rho], axis=-1)
             x, meta = generate(self.model_, plan, cond, acond, state, H, rng, guidance=step_guidance,
                                assets=self.assets_, group_size=n, device=self.device,
                                progress=self.progress and len(hist) > 4096, to_plain=to_plain)
@@ -256,6 +272,7 @@ class ScoreGenerator(BaseGenerator):
             "long_run_market_vol": self.long_run_market_vol_, "sigma_max": self.sigma_max_,
             "vol_params": getattr(self, "vol_params_", None),
             "tails": None if getattr(self, "tails_", None) is None else self.tails_.to_dict(),
+            "corr": None if getattr(self, "corr_", None) is None else self.corr_.to_dict(),
             "cond_stats": self.cond_stats_.to_dict(), "fingerprint": self.fingerprint_,
             "loss_per_sigma": self.loss_per_sigma_,
             "n_cond": self.cond_stats_.n_cond, "n_asset_cond": self.cond_stats_.n_asset_cond,
@@ -286,6 +303,7 @@ class ScoreGenerator(BaseGenerator):
             gen.long_run_market_vol_ = float(meta["long_run_market_vol"])
             gen.vol_params_ = meta.get("vol_params")
             gen.tails_ = None if meta.get("tails") is None else TukeyH.from_dict(meta["tails"])
+            gen.corr_ = None if meta.get("corr") is None else EquiCorrelation.from_dict(meta["corr"])
             gen.cond_stats_ = _Standardizer.from_dict(meta["cond_stats"])
             gen.fingerprint_ = meta["fingerprint"]
             gen.loss_per_sigma_ = meta.get("loss_per_sigma")

@@ -17,6 +17,7 @@ from finscore.conditioning import StateSpec
 from finscore.tails import TAIL_MODELS
 
 TARGET_SCALES = ("forecast", "filtered")
+TARGET_CORRS = ("none", "equicorr")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,11 @@ class ScoreConfig:
     # learns GJR innovations and samples are rebuilt day by day through the GJR recursion (needs
     # state.vol_model="gjr"; benchmarks/quality.md, item 15)
     target_scale: str = "filtered"
+    # "equicorr": the average correlation of the window is forecast from the context's (a regression fitted on
+    # the training windows), the model-space targets are mapped from that level to the training average and
+    # samples are mapped back (finscore.correlation; benchmarks/quality.md, item 17); "none": the network
+    # carries the correlation level itself (the default before item 17)
+    target_corr: str = "equicorr"
     # noise schedule and loss
     sigma_min: float = 0.01
     sigma_max: float | None = None  # None: set from the largest distance between training windows
@@ -76,6 +82,7 @@ class ScoreConfig:
         d.setdefault("asset_loadings", 0)  # checkpoints written before the field existed had no descriptors
         d.setdefault("target_tails", "none")  # nor a tail transform
         d.setdefault("target_scale", "forecast")  # nor a filtered target scale
+        d.setdefault("target_corr", "none")  # nor a correlation map
         state = d.pop("state", {})
         state = StateSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in state.items()})
         known = {f.name for f in fields(cls)}
@@ -118,6 +125,8 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
         raise ValueError(f"target_tails must be one of {TAIL_MODELS}, got {cfg.target_tails!r}")
     if cfg.target_scale not in TARGET_SCALES:
         raise ValueError(f"target_scale must be one of {TARGET_SCALES}, got {cfg.target_scale!r}")
+    if cfg.target_corr not in TARGET_CORRS:
+        raise ValueError(f"target_corr must be one of {TARGET_CORRS}, got {cfg.target_corr!r}")
     if cfg.target_scale == "filtered" and cfg.state.vol_model != "gjr":
         raise ValueError(f'target_scale="filtered" needs state.vol_model="gjr", got {cfg.state.vol_model!r}')
     check_sample_batch(cfg.sample_batch)

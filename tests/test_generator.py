@@ -212,7 +212,8 @@ def test_filtered_target_scale_rebuilds_returns_through_the_gjr_recursion(sp500_
     import finscore.model
 
     returns = sp500_returns.loc["2009-01-01":"2014-12-31"].iloc[:, :4]
-    g = ScoreGenerator(horizon=10, context=60, preset="tiny", target_scale="filtered", progress=False).fit(returns)
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", target_scale="filtered", target_corr="none",
+                       progress=False).fit(returns)
     vol, uncond = g._gjr()
     ctx = returns.iloc[-60:]
     # with the network's window fixed, a scenario is the GJR recursion driven by the mapped innovations,
@@ -238,6 +239,39 @@ def test_filtered_target_scale_rebuilds_returns_through_the_gjr_recursion(sp500_
         ScoreGenerator(preset="tiny", target_scale="filtered", state={"vol_model": "ewma"})
 
 
+@pytest.mark.parametrize("target_scale", ["filtered", "forecast"])
+def test_equicorr_map_is_fitted_on_the_training_windows_and_applied_before_the_returns(sp500_returns, tmp_path,
+                                                                                     monkeypatch, target_scale):
+    import finscore.model
+    from finscore.conditioning import gjr_rebuild
+    from finscore.correlation import average_correlation
+
+    returns = sp500_returns.loc["2007-01-01":"2012-12-31"].iloc[:, :4]
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", target_scale=target_scale, target_corr="equicorr",
+                       progress=False).fit(returns)
+    assert 0.2 < g.corr_.kappa < 1.0  # correlation clusters: the context's level carries over, shrunk
+    ctx = returns.loc[:"2008-11-28"].iloc[-60:]  # after the Lehman collapse: correlation far above rho_bar
+    rho = g.corr_.forecast(average_correlation(ctx.to_numpy()[None]))
+    assert rho[0] > g.corr_.rho_bar + 0.05
+    # with the network's window fixed, a scenario is that window mapped to the forecast correlation, then
+    # through the tail transform and the volatility (the GJR recursion, or the forecast scale)
+    x = np.random.default_rng(0).standard_normal((3, 10, 4))
+    monkeypatch.setattr(finscore.model, "generate", lambda *a, **k: (x.copy(), {"nfe": 0}))
+    got = g.sample(3, context=ctx, seed=0).values
+    monkeypatch.undo()
+    z = g.tails_.from_gaussian(g.corr_.from_model(x, np.repeat(rho, 3))) * g.scale_
+    if target_scale == "filtered":
+        vol, uncond = g._gjr()
+        want = gjr_rebuild(z, np.repeat(vol.filter(ctx.to_numpy(), uncond)[-1:], 3, axis=0), vol)
+    else:
+        want = g._state(ctx.to_numpy()[None])[2] * z
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    back = _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path)  # guidance sees the map
+    assert back.config_.target_corr == "equicorr" and back.corr_ == g.corr_
+    with pytest.raises(ValueError, match="target_corr must be one of"):
+        ScoreGenerator(preset="tiny", target_corr="dcc")
+
+
 def test_checkpoint_configs_from_before_asset_loadings_load_without_descriptors():
     from finscore.presets import PRESETS, ScoreConfig
 
@@ -248,6 +282,8 @@ def test_checkpoint_configs_from_before_asset_loadings_load_without_descriptors(
     assert ScoreConfig.from_dict(old).target_tails == "none"
     old.pop("target_scale")
     assert ScoreConfig.from_dict(old).target_scale == "forecast"
+    old.pop("target_corr")
+    assert ScoreConfig.from_dict(old).target_corr == "none"
 
 
 def test_init_from_fine_tunes_a_pretrained_network_on_another_asset_set(sp500_returns, tmp_path):

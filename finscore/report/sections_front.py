@@ -151,13 +151,17 @@ def conceptual_soundness(flow: Flow, ctx: ReportContext) -> None:
         "forecast known at the forecast date. In the default preset the "
         "scaled targets are also Gaussianized per asset by a Tukey h transform fitted on the training rows "
         "(target_tails = tukey_h); samples are mapped back through it, so the tails of daily returns are "
-        "Pareto-like with the fitted index instead of what a few-step sampler would make of them.",
+        "Pareto-like with the fitted index instead of what a few-step sampler would make of them. With "
+        "target_corr = equicorr (the default preset) the average correlation between the assets over the "
+        "window is forecast from the context's by a regression fitted on the training windows, the "
+        "Gaussianized targets are mapped from that level to the training average before the network sees "
+        "them, and samples are mapped back, so the correlation level follows the state as the volatility does.",
         "Stress scenarios condition the sampler on a portfolio loss beyond its VaR by adding the gradient of "
         "the constraint's log-likelihood to the score; the exact reference is rejection sampling.",
     ])
     keys = ("horizon", "context", "parameterization", "weighting", "train_sigma", "sigma_min", "sigma_max",
             "sampler", "sample_steps", "guidance_scale", "p_uncond", "steps", "target_scale",
-            "target_tails")
+            "target_tails", "target_corr")
     present = {k: cfg[k] for k in keys if k in cfg}
     if present:
         flow.table(key_value_frame(present, key="setting"), caption="Settings of this model")

@@ -1,0 +1,143 @@
+"""Correlation state moved out of the network: an equicorrelation map of the model-space targets.
+
+Cross-asset correlation clusters like volatility (high after a crash, low in calm years), and the
+equal-weight book's spread over 20 days is driven by it more than by anything else once each asset's
+volatility is right. A network conditioned on the state, sampled with a small classifier-free guidance
+weight, reproduces mostly the training period's average correlation. This module takes the level of the
+correlation out of what the network has to learn, as the GJR recursion takes out the volatility
+(``benchmarks/quality.md``, item 17):
+
+* each window's average pairwise correlation is forecast from its context's, ``rho = c0 + kappa rho_ctx``
+  (ordinary least squares on the training windows, with the realized correlation of the target window as
+  the response, so the forecast is fitted without look-ahead and shrinks the noisy context estimate);
+* the model-space target ``g`` (B, H, d) is mapped to ``A(rho)^{-1} g``, where ``A(rho)`` scales the
+  equal-weight direction by ``a = sqrt((1 + (d - 1) rho) / (1 + (d - 1) rho_bar))`` and the directions
+  orthogonal to it by ``b = sqrt((1 - rho) / (1 - rho_bar))``; ``rho_bar`` is the mean forecast over the
+  training windows. For an exchangeable correlation matrix ``R(rho_bar)`` with unit variances
+  ``A(rho) R(rho_bar) A(rho) = R(rho)`` exactly: the map changes the correlation level and keeps unit
+  variances. The network learns windows whose correlation is about ``rho_bar`` in every state, and samples
+  are mapped back by ``A(rho)``.
+
+Both maps work on numpy arrays and torch tensors (the stress guidance differentiates through them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["EquiCorrelation", "average_correlation"]
+
+_EPS = 1e-12
+
+
+def average_correlation(x: np.ndarray, demean: bool = True) -> np.ndarray:
+    """Average pairwise correlation of each window's assets.
+
+    Parameters
+    ----------
+    x : ndarray (N, T, d) of windows (T days, d assets).
+    demean : subtract each window's per-asset mean first (Pearson); False uses raw second moments (for
+        quantities with mean zero by construction, where a 20-day mean only adds noise).
+
+    Returns
+    -------
+    ndarray (N,); 0.0 where d < 2.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 3:
+        raise ValueError(f"x must have shape (N, T, d), got {x.shape}")
+    n, _, d = x.shape
+    if d < 2:
+        return np.zeros(n)
+    if demean:
+        x = x - x.mean(axis=1, keepdims=True)
+    z = x / (np.sqrt(np.mean(x**2, axis=1, keepdims=True)) + _EPS)
+    # sum over pairs of the correlation = (|sum_i z_i|^2 - sum_i |z_i|^2) / T, without forming the d x d matrix
+    tot = np.mean(z.sum(axis=2) ** 2, axis=1) - np.mean((z**2).sum(axis=2), axis=1)
+    return tot / (d * (d - 1))
+
+
+@dataclass(frozen=True)
+class EquiCorrelation:
+    """Fitted correlation forecast ``rho = clip(c0 + kappa rho_ctx)`` and its model-space map.
+
+    Attributes
+    ----------
+    c0, kappa : intercept and slope of the forecast on the context's average correlation.
+    rho_bar : mean forecast over the training windows; the correlation level the network sees.
+    n_assets : d; the map is the identity for d < 2.
+    lo, hi : bounds of the forecast (the exchangeable matrix is positive definite for rho in (-1/(d-1), 1)).
+    """
+
+    c0: float
+    kappa: float
+    rho_bar: float
+    n_assets: int
+    lo: float
+    hi: float
+
+    @classmethod
+    def fit(cls, g: np.ndarray, rho_ctx: np.ndarray) -> EquiCorrelation:
+        """Fit on training windows ``g`` (N, H, d) in model space and their contexts' correlations (N,)."""
+        g = np.asarray(g, dtype=np.float64)
+        rho_ctx = np.asarray(rho_ctx, dtype=np.float64)
+        if g.ndim != 3 or rho_ctx.shape != (g.shape[0],):
+            raise ValueError(f"g must be (N, H, d) and rho_ctx (N,); got {g.shape} and {rho_ctx.shape}")
+        if not (np.all(np.isfinite(g)) and np.all(np.isfinite(rho_ctx))):
+            raise ValueError("EquiCorrelation.fit: non-finite training windows or context correlations")
+        d = g.shape[2]
+        lo, hi = (-1.0 / (d - 1) + 0.05, 0.95) if d > 1 else (0.0, 0.0)
+        if d < 2:
+            return cls(0.0, 0.0, 0.0, d, lo, hi)
+        if len(g) < 3 or np.std(rho_ctx) < 1e-9:  # no spread to regress on: a constant forecast, identity map
+            return cls._constant(g, d, lo, hi)
+        realized = average_correlation(g, demean=False)
+        kappa, c0 = np.polyfit(rho_ctx, realized, 1)
+        rho_bar = float(np.mean(np.clip(c0 + kappa * rho_ctx, lo, hi)))
+        return cls(float(c0), float(kappa), rho_bar, d, lo, hi)
+
+    @classmethod
+    def _constant(cls, g, d, lo, hi) -> EquiCorrelation:
+        rho = float(np.clip(np.mean(average_correlation(g, demean=False)), lo, hi))
+        return cls(rho, 0.0, rho, d, lo, hi)
+
+    def forecast(self, rho_ctx: np.ndarray) -> np.ndarray:
+        """Forecast correlation (N,) of the windows after contexts with average correlation ``rho_ctx`` (N,)."""
+        return np.clip(self.c0 + self.kappa * np.asarray(rho_ctx, dtype=np.float64), self.lo, self.hi)
+
+    def _coefficients(self, rho: Any):
+        d, rb = self.n_assets, self.rho_bar
+        a = ((1 + (d - 1) * rho) / (1 + (d - 1) * rb)) ** 0.5
+        b = ((1 - rho) / (1 - rb)) ** 0.5
+        return a, b
+
+    def _apply(self, y: Any, a: Any, b: Any) -> Any:
+        if self.n_assets < 2:
+            return y
+        if y.shape[-1] != self.n_assets:
+            raise ValueError(f"windows have {y.shape[-1]} assets, the correlation map was fitted on {self.n_assets}")
+        a, b = a[:, None, None], b[:, None, None]  # rho (B,) -> (B, 1, 1)
+        mean = y.sum(-1)[..., None] / self.n_assets
+        return b * y + (a - b) * mean
+
+    def to_model(self, g: Any, rho: Any) -> Any:
+        """``A(rho)^{-1} g``: windows (B, H, d) with correlation ``rho`` (B,) to the level ``rho_bar``."""
+        a, b = self._coefficients(rho)
+        return self._apply(g, 1 / a, 1 / b)
+
+    def from_model(self, y: Any, rho: Any) -> Any:
+        """``A(rho) y``: model-space windows (B, H, d) back to correlation ``rho`` (B,); numpy or torch."""
+        a, b = self._coefficients(rho)
+        return self._apply(y, a, b)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"c0": self.c0, "kappa": self.kappa, "rho_bar": self.rho_bar, "n_assets": self.n_assets,
+                "lo": self.lo, "hi": self.hi}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EquiCorrelation:
+        return cls(float(d["c0"]), float(d["kappa"]), float(d["rho_bar"]), int(d["n_assets"]), float(d["lo"]),
+                   float(d["hi"]))

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from finscore.baselines._volatility import GJRParams
+from finscore.correlation import average_correlation
 
 _EPS = 1e-8
 VOL_MODELS = ("ewma", "gjr")
@@ -246,11 +247,7 @@ def state_features(
     market = ctx.mean(axis=2, keepdims=True)  # equal-weight book, (N, L, 1)
     market_feats, _ = _asset_block(market, np.array([long_run_market_vol]), spec)
     z = ctx / scale[:, None, :]
-    zc = z - z.mean(axis=1, keepdims=True)
-    zs = zc / (zc.std(axis=1, keepdims=True) + _EPS)
-    corr = np.einsum("nli,nlj->nij", zs, zs) / ctx.shape[1]
-    d = ctx.shape[2]
-    avg_corr = (corr.sum(axis=(1, 2)) - d) / max(d * (d - 1), 1)
+    avg_corr = average_correlation(z, eps=_EPS)
     dispersion = np.log(z[:, -1].std(axis=1) + 0.1)
     mean_level = asset_cond[:, :, 0].mean(axis=1)
     cond = np.concatenate([market_feats[:, 0], np.stack([avg_corr, dispersion, mean_level], axis=1)], axis=1)

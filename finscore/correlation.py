@@ -23,17 +23,15 @@ Both maps work on numpy arrays and torch tensors (the stress guidance differenti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 __all__ = ["EquiCorrelation", "average_correlation"]
 
-_EPS = 1e-12
 
-
-def average_correlation(x: np.ndarray, demean: bool = True) -> np.ndarray:
+def average_correlation(x: np.ndarray, demean: bool = True, eps: float = 1e-12) -> np.ndarray:
     """Average pairwise correlation of each window's assets.
 
     Parameters
@@ -41,6 +39,7 @@ def average_correlation(x: np.ndarray, demean: bool = True) -> np.ndarray:
     x : ndarray (N, T, d) of windows (T days, d assets).
     demean : subtract each window's per-asset mean first (Pearson); False uses raw second moments (for
         quantities with mean zero by construction, where a 20-day mean only adds noise).
+    eps : added to each series' standard deviation (a constant series then has correlation 0).
 
     Returns
     -------
@@ -54,30 +53,36 @@ def average_correlation(x: np.ndarray, demean: bool = True) -> np.ndarray:
         return np.zeros(n)
     if demean:
         x = x - x.mean(axis=1, keepdims=True)
-    z = x / (np.sqrt(np.mean(x**2, axis=1, keepdims=True)) + _EPS)
-    # sum over pairs of the correlation = (|sum_i z_i|^2 - sum_i |z_i|^2) / T, without forming the d x d matrix
-    tot = np.mean(z.sum(axis=2) ** 2, axis=1) - np.mean((z**2).sum(axis=2), axis=1)
-    return tot / (d * (d - 1))
+    z = x / (np.sqrt(np.mean(x**2, axis=1, keepdims=True)) + eps)
+    # the sum of the d x d correlation matrix is |sum_i z_i|^2 / T, without forming it; its diagonal counts d
+    return (np.mean(z.sum(axis=2) ** 2, axis=1) - d) / (d * (d - 1))
 
 
 @dataclass(frozen=True)
 class EquiCorrelation:
-    """Fitted correlation forecast ``rho = clip(c0 + kappa rho_ctx)`` and its model-space map.
+    """Fitted correlation forecast ``rho = clip(c0 + kappa rho_ctx, lo, hi)`` and its model-space map.
 
     Attributes
     ----------
     c0, kappa : intercept and slope of the forecast on the context's average correlation.
     rho_bar : mean forecast over the training windows; the correlation level the network sees.
     n_assets : d; the map is the identity for d < 2.
-    lo, hi : bounds of the forecast (the exchangeable matrix is positive definite for rho in (-1/(d-1), 1)).
     """
 
     c0: float
     kappa: float
     rho_bar: float
     n_assets: int
-    lo: float
-    hi: float
+
+    @property
+    def lo(self) -> float:
+        """Lower bound of the forecast: the exchangeable matrix is positive definite for rho > -1/(d-1)."""
+        return -1.0 / (self.n_assets - 1) + 0.05 if self.n_assets > 1 else 0.0
+
+    @property
+    def hi(self) -> float:
+        """Upper bound of the forecast (rho < 1 keeps the map finite)."""
+        return 0.95 if self.n_assets > 1 else 0.0
 
     @classmethod
     def fit(cls, g: np.ndarray, rho_ctx: np.ndarray) -> EquiCorrelation:
@@ -89,20 +94,15 @@ class EquiCorrelation:
         if not (np.all(np.isfinite(g)) and np.all(np.isfinite(rho_ctx))):
             raise ValueError("EquiCorrelation.fit: non-finite training windows or context correlations")
         d = g.shape[2]
-        lo, hi = (-1.0 / (d - 1) + 0.05, 0.95) if d > 1 else (0.0, 0.0)
         if d < 2:
-            return cls(0.0, 0.0, 0.0, d, lo, hi)
-        if len(g) < 3 or np.std(rho_ctx) < 1e-9:  # no spread to regress on: a constant forecast, identity map
-            return cls._constant(g, d, lo, hi)
+            return cls(0.0, 0.0, 0.0, d)
         realized = average_correlation(g, demean=False)
-        kappa, c0 = np.polyfit(rho_ctx, realized, 1)
-        rho_bar = float(np.mean(np.clip(c0 + kappa * rho_ctx, lo, hi)))
-        return cls(float(c0), float(kappa), rho_bar, d, lo, hi)
-
-    @classmethod
-    def _constant(cls, g, d, lo, hi) -> EquiCorrelation:
-        rho = float(np.clip(np.mean(average_correlation(g, demean=False)), lo, hi))
-        return cls(rho, 0.0, rho, d, lo, hi)
+        if len(g) < 3 or np.std(rho_ctx) < 1e-9:  # no spread to regress on: a constant forecast, identity map
+            kappa, c0 = 0.0, float(np.mean(realized))
+        else:
+            kappa, c0 = np.polyfit(rho_ctx, realized, 1)
+        m = cls(float(c0), float(kappa), 0.0, d)
+        return replace(m, rho_bar=float(np.mean(m.forecast(rho_ctx))))
 
     def forecast(self, rho_ctx: np.ndarray) -> np.ndarray:
         """Forecast correlation (N,) of the windows after contexts with average correlation ``rho_ctx`` (N,)."""
@@ -134,10 +134,8 @@ class EquiCorrelation:
         return self._apply(y, a, b)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"c0": self.c0, "kappa": self.kappa, "rho_bar": self.rho_bar, "n_assets": self.n_assets,
-                "lo": self.lo, "hi": self.hi}
+        return {"c0": self.c0, "kappa": self.kappa, "rho_bar": self.rho_bar, "n_assets": self.n_assets}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> EquiCorrelation:
-        return cls(float(d["c0"]), float(d["kappa"]), float(d["rho_bar"]), int(d["n_assets"]), float(d["lo"]),
-                   float(d["hi"]))
+        return cls(float(d["c0"]), float(d["kappa"]), float(d["rho_bar"]), int(d["n_assets"]))

@@ -214,16 +214,14 @@ class ScoreGenerator(BaseGenerator):
         tails, corr = self.tails_, getattr(self, "corr_", None)
         filtered = cfg.target_scale == "filtered"
         vol = self._gjr()[0] if filtered else None
-        d = len(self.assets_)
 
         def marginal(y):
             return y if tails is None else tails.from_gaussian(y)
 
         def to_plain(y, state):  # model space -> daily log returns; state: first-day variances (B, d) or target
-            # scales (B, 1 or H, d), with the forecast correlation (B,) as an extra last column when corr is set
+            # scales (B, 1 or H, d); with corr, the pair (that, forecast correlation (B,))
             if corr is not None:
-                rho = state[:, -1] if state.ndim == 2 else state[:, 0, -1]
-                state = state[..., :d]
+                state, rho = state
                 y = corr.from_model(y, rho)
             if filtered:  # day by day through the GJR recursion
                 return gjr_rebuild(marginal(y) * self.scale_, state, vol)
@@ -236,10 +234,8 @@ class ScoreGenerator(BaseGenerator):
             cond, acond = self.cond_stats_.apply(cond, acond)
             step_guidance = guidance if done == 0 else None
             state = self._first_variance(hist) if filtered else scale * self.scale_
-            if corr is not None:  # the rows' forecast correlation travels as a last column of the state
-                rho = corr.forecast(average_correlation(hist))
-                rho = rho[:, None] if state.ndim == 2 else np.broadcast_to(rho[:, None, None], (*state.shape[:2], 1))
-                state = np.concatenate([state, rho], axis=-1)
+            if corr is not None:
+                state = (state, corr.forecast(average_correlation(hist)))
             x, meta = generate(self.model_, plan, cond, acond, state, H, rng, guidance=step_guidance,
                                assets=self.assets_, group_size=n, device=self.device,
                                progress=self.progress and len(hist) > 4096, to_plain=to_plain)

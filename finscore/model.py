@@ -98,7 +98,7 @@ def resolve_batch(batch: int | None, device: torch.device) -> int:
     return AUTO_BATCH.get(device.type, AUTO_BATCH["cpu"]) if batch is None else int(batch)
 
 
-def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, plain_scale: np.ndarray, horizon: int,
+def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, plain_scale, horizon: int,
              rng: np.random.Generator, *, guidance=None, assets: tuple[str, ...] | None = None,
              group_size: int | None = None, device: str = "auto", progress: bool = False, to_plain=None):
     """Sample standardized windows (B, H, d) for B condition rows, in batches of ``plan.batch``.
@@ -107,8 +107,9 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
     guidance needs to evaluate a portfolio loss in plain units. With guidance, batches hold whole
     contexts (``group_size`` consecutive rows share one context and one VaR threshold). ``to_plain(x, state)``
     (differentiable in torch), when given, replaces ``x * plain_scale``: it maps a batch of model-space windows
-    and that batch's rows of ``plain_scale`` (then any per-row state, e.g. first-day variances (B, d)) to daily
-    log returns, e.g. through :meth:`~finscore.tails.TukeyH.from_gaussian` and the GJR recursion. The returned
+    and that batch's rows of ``plain_scale`` (then any per-row state, e.g. first-day variances (B, d), or a tuple
+    of per-row arrays, each sliced by rows) to daily log returns, e.g. through
+    :meth:`~finscore.tails.TukeyH.from_gaussian` and the GJR recursion. The returned
     windows are in the model's space.
     ``plan.refine`` ("mala" / "ula") refines the samples on the model's energy at the smallest sigma.
 
@@ -145,7 +146,10 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
         else:
             from finscore.stress import sample_stress
 
-            scale = torch.as_tensor(plain_scale[sl], dtype=torch.float32, device=dev)
+            def batch_rows(p, sl=sl):
+                return torch.as_tensor(p[sl], dtype=torch.float32, device=dev)
+
+            scale = tuple(map(batch_rows, plain_scale)) if isinstance(plain_scale, tuple) else batch_rows(plain_scale)
             names = assets if assets is not None else d
             if to_plain is None:
                 loss_fn = guidance.loss_fn(names, scale=scale)

@@ -27,7 +27,7 @@ def test_average_correlation_is_the_mean_off_diagonal_correlation():
 def test_the_map_turns_the_exchangeable_correlation_at_rho_bar_into_the_one_at_rho():
     """A(rho) R(rho_bar) A(rho) = R(rho) exactly (A symmetric), so unit variances are kept."""
     d, rho_bar = 6, 0.3
-    m = EquiCorrelation(c0=0.0, kappa=1.0, rho_bar=rho_bar, n_assets=d, lo=-0.15, hi=0.95)
+    m = EquiCorrelation(c0=0.0, kappa=1.0, rho_bar=rho_bar, n_assets=d)
     for rho in (-0.1, 0.0, 0.3, 0.55, 0.9):
         a = m.from_model(np.eye(d)[None], np.array([rho]))[0]  # rows: A e_i
         np.testing.assert_allclose(a, a.T, atol=1e-15)
@@ -38,7 +38,7 @@ def test_the_map_turns_the_exchangeable_correlation_at_rho_bar_into_the_one_at_r
 
 
 def test_round_trip_torch_parity_and_gradient():
-    m = EquiCorrelation(c0=0.05, kappa=0.8, rho_bar=0.3, n_assets=4, lo=-0.28, hi=0.95)
+    m = EquiCorrelation(c0=0.05, kappa=0.8, rho_bar=0.3, n_assets=4)
     rng = np.random.default_rng(1)
     g, rho = rng.standard_normal((5, 7, 4)), m.forecast(rng.uniform(-0.2, 1.0, 5))
     np.testing.assert_allclose(m.to_model(m.from_model(g, rho), rho), g, atol=1e-12)

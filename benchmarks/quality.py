@@ -140,7 +140,7 @@ def baselines(key, returns, period, *, n, stride, var_n, refresh=False):
     return out, out_dates
 
 
-SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "sample_batch")
+SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "guidance_mode", "sample_batch")
 
 
 def _fitted(data, preset, seed, overrides, returns, train_end=TRAIN_END, pretrain=None):

@@ -170,7 +170,8 @@ class ScoreGenerator(BaseGenerator):
         steps : number of noise levels (default: the config's ``sample_steps``).
         guidance : a :class:`~finscore.stress.VaRGuidance` for stress scenarios, or None.
         refine : None or "mala" / "ula": EBM refinement at the smallest noise level (energy models only).
-        guidance_scale : classifier-free guidance weight (default: the config's).
+        guidance_scale : classifier-free guidance weight (default: the config's); with the config's
+            ``guidance_mode="mixture"``, the share of scenarios drawn from the conditional branch.
 
         Returns
         -------
@@ -207,6 +208,7 @@ class ScoreGenerator(BaseGenerator):
             sampler=sampler or cfg.sampler, steps=steps or cfg.sample_steps,
             guidance_scale=cfg.guidance_scale if guidance_scale is None else guidance_scale,
             sigma_min=cfg.sigma_min, sigma_max=self.sigma_max_, batch=cfg.sample_batch, refine=refine,
+            guidance_mode=cfg.guidance_mode,
         )
         L, H = cfg.context, cfg.horizon
         hist = np.stack([c.to_numpy(np.float64)[-L:] for c in ctxs])  # (m, L, d)

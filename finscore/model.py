@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 from finscore._device import resolve_device
-from finscore.presets import ScoreConfig, check_sample_batch
+from finscore.presets import ScoreConfig, check_guidance, check_sample_batch
 
 
 def build_denoiser(cfg: ScoreConfig, train: dict[str, torch.Tensor] | None, n_cond: int, n_asset_cond: int,
@@ -84,6 +84,7 @@ class SamplingPlan:
     sigma_max: float
     batch: int | None = None
     refine: str | None = None
+    guidance_mode: str = "blend"
 
 
 #: Scenarios per forward pass when ``SamplingPlan.batch`` is None. On CPU the activations of larger
@@ -96,6 +97,18 @@ def resolve_batch(batch: int | None, device: torch.device) -> int:
     """``batch`` itself, or the device's :data:`AUTO_BATCH` default when it is None."""
     check_sample_batch(batch)
     return AUTO_BATCH.get(device.type, AUTO_BATCH["cpu"]) if batch is None else int(batch)
+
+
+def mixture_rows(n_rows: int, group_size: int, share: float) -> np.ndarray:
+    """Rows (n_rows,) bool that follow the conditional branch under ``guidance_mode="mixture"``.
+
+    Each group of ``group_size`` consecutive rows (one context's scenarios) has ``floor(share * group_size)``
+    conditional rows, spread evenly (row ``j`` of a group is conditional when ``floor((j + 1) share)``
+    exceeds ``floor(j share)``), so that every prefix of a context's scenarios holds about the same share.
+    """
+    j = np.arange(n_rows) % max(int(group_size), 1)
+    eps = 1e-9  # exact multiples of 1 / share must not round down
+    return np.floor((j + 1) * share + eps) > np.floor(j * share + eps)
 
 
 def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, plain_scale, horizon: int,
@@ -112,6 +125,9 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
     :meth:`~finscore.tails.TukeyH.from_gaussian` and the GJR recursion. The returned
     windows are in the model's space.
     ``plan.refine`` ("mala" / "ula") refines the samples on the model's energy at the smallest sigma.
+    With ``plan.guidance_mode == "mixture"`` the rows of :func:`mixture_rows` (per ``group_size`` rows, or
+    over all B) follow the conditional branch and the others the unconditional one; ``"blend"`` samples every
+    row with :class:`~finscore.diffusion.ClassifierFreeGuidance`.
 
     Returns
     -------
@@ -124,10 +140,13 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
     model = model.to(dev)
     sampler = get_sampler(plan.sampler)
     sigmas = sigmas_karras(plan.steps, plan.sigma_min, plan.sigma_max).to(dev)
-    den = model if plan.guidance_scale == 1.0 else ClassifierFreeGuidance(model, plan.guidance_scale)
+    check_guidance(plan.guidance_mode, plan.guidance_scale)
+    mixture = plan.guidance_mode == "mixture"
+    den = model if mixture or plan.guidance_scale == 1.0 else ClassifierFreeGuidance(model, plan.guidance_scale)
     if plan.refine is not None and not getattr(model, "energy_form", False):
         raise ValueError("refine needs an energy model: fit with parameterization='energy'")
     B, d = acond.shape[0], acond.shape[1]
+    cond_rows = mixture_rows(B, group_size or B, plan.guidance_scale) if mixture else None
     out = np.empty((B, horizon, d), dtype=np.float64)
     g = torch.Generator(device=dev)
     g.manual_seed(int(rng.integers(0, 2**63 - 1)))
@@ -140,6 +159,8 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
         sl = slice(start, min(start + step, B))
         extra = {"cond": torch.as_tensor(cond[sl], dtype=torch.float32, device=dev),
                  "asset_cond": torch.as_tensor(acond[sl], dtype=torch.float32, device=dev)}
+        if cond_rows is not None:
+            extra["cond_mask"] = torch.as_tensor(cond_rows[sl], device=dev)
         x = torch.randn((sl.stop - sl.start, horizon, d), generator=g, device=dev) * sigmas[0]
         if guidance is None:
             res = sampler(den, x, sigmas, extra_args=extra, generator=g)

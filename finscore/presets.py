@@ -18,6 +18,7 @@ from finscore.tails import TAIL_MODELS
 
 TARGET_SCALES = ("forecast", "filtered")
 TARGET_CORRS = ("none", "equicorr")
+GUIDANCE_MODES = ("blend", "mixture")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,12 @@ class ScoreConfig:
     sampler: str = "ode"
     sample_steps: int = 16
     guidance_scale: float = 0.2  # classifier-free guidance weight; 1 = plain conditional, 0 = unconditional
+    # "blend": every scenario follows D_u + w (D_c - D_u) (Ho & Salimans; two network evaluations per step),
+    # whose law for two Gaussian branches has the geometric mean of their variances; "mixture": a share w of
+    # each context's scenarios follows the conditional branch and the rest the unconditional one
+    # (0 <= w <= 1; one evaluation per step, so sampling takes about half as long). Level with "blend" on
+    # the selection folds, so not the default (benchmarks/quality.md, item 18)
+    guidance_mode: str = "blend"
     sample_batch: int | None = None  # scenarios per forward pass; None: 1024 on CPU, 16384 on CUDA
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,6 +90,7 @@ class ScoreConfig:
         d.setdefault("target_tails", "none")  # nor a tail transform
         d.setdefault("target_scale", "forecast")  # nor a filtered target scale
         d.setdefault("target_corr", "none")  # nor a correlation map
+        d.setdefault("guidance_mode", "blend")  # nor a guidance mode
         state = d.pop("state", {})
         state = StateSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in state.items()})
         known = {f.name for f in fields(cls)}
@@ -130,7 +138,19 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
     if cfg.target_scale == "filtered" and cfg.state.vol_model != "gjr":
         raise ValueError(f'target_scale="filtered" needs state.vol_model="gjr", got {cfg.state.vol_model!r}')
     check_sample_batch(cfg.sample_batch)
+    check_guidance(cfg.guidance_mode, cfg.guidance_scale)
     return cfg
+
+
+def check_guidance(mode: Any, scale: Any) -> None:
+    """ValueError unless ``mode`` is a guidance mode and ``scale`` a finite weight it accepts."""
+    if mode not in GUIDANCE_MODES:
+        raise ValueError(f"guidance_mode must be one of {GUIDANCE_MODES}, got {mode!r}")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(scale):
+        raise ValueError(f"guidance_scale must be a finite number, got {scale!r}")
+    if mode == "mixture" and not 0.0 <= scale <= 1.0:
+        raise ValueError(f'guidance_mode="mixture" needs 0 <= guidance_scale <= 1 (the conditional share), got {scale!r}')
 
 
 def check_sample_batch(batch: Any) -> None:

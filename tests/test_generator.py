@@ -113,6 +113,34 @@ def test_classifier_free_guidance_scale_is_a_sampling_knob(tiny_generator):
     assert np.array_equal(blended, g.sample(200, seed=0, guidance_scale=0.4).values)
 
 
+def test_mixture_guidance_draws_each_scenario_from_one_branch(tiny_generator):
+    # guidance_mode="mixture": the rows that mixture_rows marks are the conditional model's draws and the others
+    # the unconditional model's, with the same noise (same seed); "blend" at weight 1 / 0 is exactly those models.
+    import dataclasses
+
+    from finscore.model import mixture_rows
+
+    g, cfg = tiny_generator, tiny_generator.config_
+    assert cfg.guidance_mode == "blend"  # the default
+    cond = g.sample(50, seed=4, guidance_scale=1.0).values
+    uncond = g.sample(50, seed=4, guidance_scale=0.0).values
+    blended = g.sample(50, seed=4, guidance_scale=0.3).values
+    try:
+        g.config_ = dataclasses.replace(cfg, guidance_mode="mixture")
+        mixed = g.sample(50, seed=4, guidance_scale=0.3).values
+        with pytest.raises(ValueError, match="conditional share"):
+            g.sample(5, guidance_scale=1.5)
+    finally:
+        g.config_ = cfg
+    assert not np.array_equal(blended, mixed)
+    rows = mixture_rows(50, 50, 0.3)
+    assert rows.sum() == 15
+    np.testing.assert_allclose(mixed[rows], cond[rows], rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(mixed[~rows], uncond[~rows], rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match="guidance_mode must be one of"):
+        ScoreGenerator(preset="tiny", guidance_mode="product")
+
+
 def test_auto_sample_batch_is_the_device_default(tiny_generator):
     # sample_batch=None resolves to the device default (1024 on CPU): the same draws as asking for it.
     import dataclasses
@@ -284,6 +312,8 @@ def test_checkpoint_configs_from_before_asset_loadings_load_without_descriptors(
     assert ScoreConfig.from_dict(old).target_scale == "forecast"
     old.pop("target_corr")
     assert ScoreConfig.from_dict(old).target_corr == "none"
+    old.pop("guidance_mode")
+    assert ScoreConfig.from_dict(old).guidance_mode == "blend"
 
 
 def test_init_from_fine_tunes_a_pretrained_network_on_another_asset_set(sp500_returns, tmp_path):

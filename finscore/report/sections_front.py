@@ -142,7 +142,11 @@ def conceptual_soundness(flow: Flow, ctx: ReportContext) -> None:
         "(reverse SDE, predictor-corrector, annealed Langevin, or the probability-flow ODE with Heun steps) "
         "down to sigma = 0, using the learned score.",
         "Conditioning: the network sees the volatility state; classifier-free guidance (Ho & Salimans 2022) "
-        "trains the conditional and unconditional model together. Targets are divided by a per-asset "
+        "trains the conditional and unconditional model together. With guidance_mode = blend (the default "
+        "preset) every scenario follows the weighted sum of the two denoisers (weight guidance_scale on the "
+        "conditional one), which narrows the spread in the directions the condition informs; with mixture a "
+        "share guidance_scale of each context's scenarios is drawn from the conditional model and the rest "
+        "from the unconditional one. Targets are divided by a per-asset "
         "volatility, so the network learns shapes, not scales: with target_scale = filtered (the default "
         "preset) day h of the window is divided by the volatility of a GJR-GARCH(1,1), fitted on the training "
         "rows, filtered through the context and the window's own days before h, so the network learns GJR "
@@ -160,7 +164,7 @@ def conceptual_soundness(flow: Flow, ctx: ReportContext) -> None:
         "the constraint's log-likelihood to the score; the exact reference is rejection sampling.",
     ])
     keys = ("horizon", "context", "parameterization", "weighting", "train_sigma", "sigma_min", "sigma_max",
-            "sampler", "sample_steps", "guidance_scale", "p_uncond", "steps", "target_scale",
+            "sampler", "sample_steps", "guidance_scale", "guidance_mode", "p_uncond", "steps", "target_scale",
             "target_tails", "target_corr")
     present = {k: cfg[k] for k in keys if k in cfg}
     if present:

@@ -104,13 +104,13 @@ def main(argv=None) -> int:
     returns = prepare(args.data, args.threads)
     train_end, start, end = PERIODS[args.period]
     gen = _fitted(args.data, args.preset, args.seed, overrides, returns, train_end)
-    fact_scenarios = 100
+    fact_scenarios, horizon = 100, 20
     ev = evaluate({"finscore": gen, "garch": GARCH()}, returns, train_end=train_end, test_start=start,
-                  test_end=end, horizon=20, stride=args.stride, n_scenarios=args.n, seed=args.seed,
+                  test_end=end, horizon=horizon, stride=args.stride, n_scenarios=args.n, seed=args.seed,
                   fit={"garch"}, progress=False, fact_scenarios=fact_scenarios)
     table = half_year_table(ev, fact_scenarios)
     values = returns.loc[:train_end].to_numpy()
-    train_windows = np.stack([values[a: a + 20] for a in range(0, len(values) - 19, args.stride)])
+    train_windows = np.stack([values[a: a + horizon] for a in range(0, len(values) - horizon + 1, args.stride)])
     vr, rho = window_stats(train_windows)
     table = pd.concat([pd.DataFrame([{"half": "training", "model": "realized", "origins": len(train_windows),
                                       "vr20": vr, "rho": rho}]), table], ignore_index=True)

@@ -31,17 +31,8 @@ from _common import RESULTS, header, md_table, prepare
 from quality import TRAIN_END, _fitted
 
 from finscore._io import atomic_write_text
-from finscore.conditioning import gjr_standardize
-from finscore.correlation import average_correlation
 from finscore.generator import _windows
 from finscore.model import SamplingPlan, generate
-
-
-def to_model_space(gen, ctx: np.ndarray, tgt: np.ndarray) -> np.ndarray:
-    """Windows (N, H, d) of daily log returns after contexts (N, L, d), in the model's space."""
-    x = gjr_standardize(tgt, gen._first_variance(ctx), gen._gjr()[0]) / gen.scale_
-    x = gen.tails_.to_gaussian(x)
-    return gen.corr_.to_model(x, gen.corr_.forecast(average_correlation(ctx)))
 
 
 def spread(x: np.ndarray) -> dict[str, float]:
@@ -63,7 +54,7 @@ def main(argv=None) -> int:
     cfg = gen.config_
     ctx, tgt = _windows(returns.loc[:TRAIN_END].to_numpy(np.float64), cfg.context, cfg.horizon)
     ctx, tgt = ctx[:: args.stride], tgt[:: args.stride]
-    rows = {"training windows": spread(to_model_space(gen, ctx, tgt))}
+    rows = {"training windows": spread(gen._targets(ctx, tgt))}
     cond, acond, _ = gen._state(ctx)
     cond, acond = gen.cond_stats_.apply(cond, acond)
     for label, mode, w in (("weight 1 (conditional)", "blend", 1.0), ("weight 0 (unconditional)", "blend", 0.0),

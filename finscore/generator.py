@@ -105,25 +105,14 @@ class ScoreGenerator(BaseGenerator):
         self.long_run_market_vol_ = float(np.sqrt(np.mean(train_rows.mean(axis=1) ** 2)) + 1e-8)
         self.vol_params_ = _fit_gjr(returns.iloc[: len(train_rows)]) if cfg.state.vol_model == "gjr" else None
         ctx, tgt = _windows(values, L, H)
+        self.config_ = cfg
         cond, acond, scale = self._state(ctx)
-        x = gjr_standardize(tgt, self._first_variance(ctx), self._gjr()[0]) if cfg.target_scale == "filtered" \
-            else tgt / scale
-        self.scale_ = float(np.std(x[:n_train]))
-        x = x / self.scale_
-        self.tails_ = TukeyH.fit(x[:n_train]) if cfg.target_tails == "tukey_h" else None
-        if self.tails_ is not None:
-            x = self.tails_.to_gaussian(x)
-        self.corr_ = None
-        if cfg.target_corr == "equicorr":
-            rho_ctx = average_correlation(ctx)
-            self.corr_ = EquiCorrelation.fit(x[:n_train], rho_ctx[:n_train])
-            x = self.corr_.to_model(x, self.corr_.forecast(rho_ctx))
+        x = self._targets(ctx, tgt, scale, fit_rows=n_train)
         self.cond_stats_ = _Standardizer.fit(cond[:n_train], acond[:n_train])
         cond, acond = self.cond_stats_.apply(cond, acond)
         data = {"x": x, "cond": cond, "asset_cond": acond}
         train = {k: torch.as_tensor(v[:n_train], dtype=torch.float32) for k, v in data.items()}
         val = {k: torch.as_tensor(v[-n_val:], dtype=torch.float32) for k, v in data.items()} if n_val else None
-        self.config_ = cfg
         static = asset_loadings(train_rows, cfg.asset_loadings) if cfg.asset_loadings else None
         self.model_, self.sigma_max_ = build_denoiser(cfg, train, cond.shape[1], acond.shape[2], seed=self.seed,
                                                       n_assets=values.shape[1], asset_static=static)
@@ -134,6 +123,36 @@ class ScoreGenerator(BaseGenerator):
                                                self.sigma_max_)
         self.fingerprint_ = data_fingerprint(returns)
         self.fit_start_ = returns.index[0]
+
+    def _targets(self, ctx: np.ndarray, tgt: np.ndarray, scale: np.ndarray | None = None,
+                 fit_rows: int | None = None) -> np.ndarray:
+        """Target windows tgt (N, H, d) after contexts ctx (N, L, d) in the network's space.
+
+        The maps in order: the GJR filter (``target_scale="filtered"``) or the target scale (N, 1 or H, d) of
+        :meth:`_state` (``scale``, computed when None), the global ``scale_``, the tail transform and the
+        correlation map. With ``fit_rows`` each map is first fitted on the first ``fit_rows`` windows (the
+        training windows; used by :meth:`_fit`).
+        """
+        cfg, fit = self.config_, fit_rows is not None
+        if cfg.target_scale == "filtered":
+            x = gjr_standardize(tgt, self._first_variance(ctx), self._gjr()[0])
+        else:
+            x = tgt / (self._state(ctx)[2] if scale is None else scale)
+        if fit:
+            self.scale_ = float(np.std(x[:fit_rows]))
+        x = x / self.scale_
+        if fit:
+            self.tails_ = TukeyH.fit(x[:fit_rows]) if cfg.target_tails == "tukey_h" else None
+        if self.tails_ is not None:
+            x = self.tails_.to_gaussian(x)
+        if fit:
+            self.corr_ = None
+        if cfg.target_corr == "equicorr":
+            rho_ctx = average_correlation(ctx)
+            if fit:
+                self.corr_ = EquiCorrelation.fit(x[:fit_rows], rho_ctx[:fit_rows])
+            x = self.corr_.to_model(x, self.corr_.forecast(rho_ctx))
+        return x
 
     def _state(self, ctx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(cond (N, C), asset_cond (N, d, Ca), target scale (N, H, d) or (N, 1, d)) of contexts (N, L, d)."""

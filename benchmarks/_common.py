@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import time
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,7 @@ import torch
 
 from finscore import ScoreGenerator
 from finscore.data import load_prices, to_returns
-from finscore.presets import PRESETS
+from finscore.presets import PRESETS, SAMPLING_FIELDS, resolve_config
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -27,14 +28,25 @@ def prepare(data: str, threads: int) -> pd.DataFrame:
 
 
 def preset_key(preset: str) -> str:
-    """Short hash of a preset's settings: cached models are refitted when the preset changes."""
-    return hashlib.sha256(json.dumps(PRESETS[preset].to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+    """Short hash of a preset's training settings: cached models are refitted when they change (not when only
+    a sampling setting does, see ``finscore.presets.SAMPLING_FIELDS``)."""
+    cfg = {k: v for k, v in PRESETS[preset].to_dict().items() if k not in SAMPLING_FIELDS}
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:8]
 
 
 def cached_fit(path: Path, train: pd.DataFrame, **kwargs) -> ScoreGenerator:
-    """The ScoreGenerator saved at ``path``, or ``ScoreGenerator(progress=False, **kwargs).fit(train)`` saved there."""
+    """The ScoreGenerator saved at ``path``, or ``ScoreGenerator(progress=False, **kwargs).fit(train)`` saved there.
+
+    A loaded model samples with the sampling settings (``SAMPLING_FIELDS``) of ``kwargs`` and the preset as
+    they are now, not as they were when it was saved: the cache key leaves them out.
+    """
     if path.exists():
-        return ScoreGenerator.load(path)
+        gen = ScoreGenerator.load(path)
+        cfg = gen.config_
+        now = resolve_config(kwargs.get("preset", "default"), cfg.horizon, cfg.context,
+                             {k: v for k, v in kwargs.items() if k in {f.name for f in fields(cfg)}})
+        gen.config_ = replace(cfg, **{k: getattr(now, k) for k in SAMPLING_FIELDS})
+        return gen
     gen = ScoreGenerator(progress=False, **kwargs).fit(train)
     gen.save(path)
     return gen

@@ -40,6 +40,7 @@ from _common import RESULTS, cached_fit, preset_key  # same directory
 from finscore import load_prices, to_returns
 from finscore._rng import spawn_seeds
 from finscore.baselines import GARCH, GaussianCopula
+from finscore.presets import SAMPLING_FIELDS
 from finscore.risk import backtest
 from finscore.scenarios import Scenarios
 from finscore.validation import evaluate
@@ -138,9 +139,6 @@ def baselines(key, returns, period, *, n, stride, var_n, refresh=False):
     out.to_csv(path, index=False)
     out_dates.to_csv(path_dates, index=False)
     return out, out_dates
-
-
-SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "guidance_mode", "sample_batch")
 
 
 def _fitted(data, preset, seed, overrides, returns, train_end=TRAIN_END, pretrain=None):

@@ -18,7 +18,11 @@ correlation out of what the network has to learn, as the GJR recursion takes out
   variances. The network learns windows whose correlation is about ``rho_bar`` in every state, and samples
   are mapped back by ``A(rho)``.
 
-Both maps work on numpy arrays and torch tensors (the stress guidance differentiates through them).
+The serial counterpart, :func:`scale_window_mean`, multiplies each asset's mean over the window by a
+factor and keeps the deviations from it: the spread of the window's sum (the H-day return in the network's
+space) changes, the day-to-day shape does not (``horizon_spread``; ``benchmarks/quality.md``, item 19).
+
+The maps work on numpy arrays and torch tensors (the stress guidance differentiates through them).
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EquiCorrelation", "average_correlation"]
+__all__ = ["EquiCorrelation", "average_correlation", "scale_window_mean"]
 
 
-def average_correlation(x: np.ndarray, demean: bool = True, eps: float = 1e-12) -> np.ndarray:
+def average_correlation(x: np.ndarray, demean: bool = True, eps: float = 1e-12,
+                        decay: float | None = None) -> np.ndarray:
     """Average pairwise correlation of each window's assets.
 
     Parameters
@@ -40,6 +45,8 @@ def average_correlation(x: np.ndarray, demean: bool = True, eps: float = 1e-12) 
     demean : subtract each window's per-asset mean first (Pearson); False uses raw second moments (for
         quantities with mean zero by construction, where a 20-day mean only adds noise).
     eps : added to each series' standard deviation (a constant series then has correlation 0).
+    decay : None weighs the T days equally; a factor in (0, 1) weighs day t by ``decay^(T-1-t)`` (the last
+        day 1; RiskMetrics' exponentially weighted correlation with 0.94), in the means and the moments.
 
     Returns
     -------
@@ -48,14 +55,44 @@ def average_correlation(x: np.ndarray, demean: bool = True, eps: float = 1e-12) 
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 3:
         raise ValueError(f"x must have shape (N, T, d), got {x.shape}")
-    n, _, d = x.shape
+    if decay is not None and not 0.0 < decay < 1.0:
+        raise ValueError(f"decay must be None or in (0, 1), got {decay!r}")
+    n, t, d = x.shape
     if d < 2:
         return np.zeros(n)
+    if decay is None:
+        def mean(v):  # over the days
+            return v.mean(axis=1, keepdims=True)
+    else:
+        w = decay ** np.arange(t - 1, -1, -1.0)
+        w = (w / w.sum())[None, :, None]  # (1, T, 1), sums to 1
+
+        def mean(v):
+            return (w * v).sum(axis=1, keepdims=True)
     if demean:
-        x = x - x.mean(axis=1, keepdims=True)
-    z = x / (np.sqrt(np.mean(x**2, axis=1, keepdims=True)) + eps)
-    # the sum of the d x d correlation matrix is |sum_i z_i|^2 / T, without forming it; its diagonal counts d
-    return (np.mean(z.sum(axis=2) ** 2, axis=1) - d) / (d * (d - 1))
+        x = x - mean(x)
+    z = x / (np.sqrt(mean(x**2)) + eps)
+    # the sum of the d x d correlation matrix is the (weighted) mean over the days of |sum_i z_i|^2, without
+    # forming it; its diagonal counts d
+    return (mean(z.sum(axis=2, keepdims=True) ** 2)[:, 0, 0] - d) / (d * (d - 1))
+
+
+def scale_window_mean(y: Any, k: float) -> Any:
+    """``y + (k - 1) mean_t(y)``: each asset's mean over the window multiplied by ``k``, deviations kept.
+
+    Parameters
+    ----------
+    y : ndarray or torch.Tensor (B, H, d) of windows (H days, d assets).
+    k : factor > 0 on the mean; the sum over the window is multiplied by ``k``, so its variance by ``k^2``.
+        For ``H`` independent unit-variance days one day's variance becomes ``1 + (k^2 - 1) / H``.
+
+    Returns
+    -------
+    Same type and shape as ``y``; ``y`` itself when ``k == 1``.
+    """
+    if k == 1:
+        return y
+    return y + (k - 1) * y.mean(axis=1, keepdims=True)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from finscore.conditioning import (
     gjr_standardize,
     state_features,
 )
-from finscore.correlation import EquiCorrelation, average_correlation
+from finscore.correlation import EquiCorrelation, average_correlation, scale_window_mean
 from finscore.errors import CheckpointError, DataError, NumericalError
 from finscore.presets import ScoreConfig, resolve_config
 from finscore.protocol import BaseGenerator, _check_n_horizon
@@ -148,7 +148,7 @@ class ScoreGenerator(BaseGenerator):
         if fit:
             self.corr_ = None
         if cfg.target_corr == "equicorr":
-            rho_ctx = average_correlation(ctx)
+            rho_ctx = self._context_correlation(ctx)
             if fit:
                 self.corr_ = EquiCorrelation.fit(x[:fit_rows], rho_ctx[:fit_rows])
             x = self.corr_.to_model(x, self.corr_.forecast(rho_ctx))
@@ -160,6 +160,10 @@ class ScoreGenerator(BaseGenerator):
         cond, acond, scale = state_features(ctx, self.long_run_vol_, self.long_run_market_vol_, cfg.state,
                                             horizon=cfg.horizon, vol=self._gjr())
         return cond, acond, scale if scale.ndim == 3 else scale[:, None, :]
+
+    def _context_correlation(self, ctx: np.ndarray) -> np.ndarray:
+        """Average correlation (N,) of contexts (N, L, d): the regressor of the equicorr forecast."""
+        return average_correlation(ctx, decay=self.config_.corr_decay)
 
     def _gjr(self) -> tuple[GJRParams, np.ndarray] | None:
         """(GJR parameters, unconditional variances (d,)) fitted on the training rows, or None."""
@@ -241,6 +245,7 @@ class ScoreGenerator(BaseGenerator):
 
         def to_plain(y, state):  # model space -> daily log returns; state: first-day variances (B, d) or target
             # scales (B, 1 or H, d); with corr, the pair (that, forecast correlation (B,))
+            y = scale_window_mean(y, cfg.horizon_spread)
             if corr is not None:
                 state, rho = state
                 y = corr.from_model(y, rho)
@@ -256,7 +261,7 @@ class ScoreGenerator(BaseGenerator):
             step_guidance = guidance if done == 0 else None
             state = self._first_variance(hist) if filtered else scale * self.scale_
             if corr is not None:
-                state = (state, corr.forecast(average_correlation(hist)))
+                state = (state, corr.forecast(self._context_correlation(hist)))
             x, meta = generate(self.model_, plan, cond, acond, state, H, rng, guidance=step_guidance,
                                assets=self.assets_, group_size=n, device=self.device,
                                progress=self.progress and len(hist) > 4096, to_plain=to_plain)

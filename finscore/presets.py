@@ -19,6 +19,9 @@ from finscore.tails import TAIL_MODELS
 TARGET_SCALES = ("forecast", "filtered")
 TARGET_CORRS = ("none", "equicorr")
 GUIDANCE_MODES = ("blend", "mixture")
+# fields that change how a fitted model samples but not what it learns: a model fitted under one value
+# samples under any other (benchmarks reuse fitted models across them)
+SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "guidance_mode", "horizon_spread", "sample_batch")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class ScoreConfig:
     # samples are mapped back (finscore.correlation; benchmarks/quality.md, item 17); "none": the network
     # carries the correlation level itself (the default before item 17)
     target_corr: str = "equicorr"
+    # weights of the context's days in the average correlation that the equicorr forecast regresses on:
+    # None weighs them equally; a decay in (0, 1) weighs day t before the origin by decay^t (RiskMetrics 0.94)
+    corr_decay: float | None = None
     # noise schedule and loss
     sigma_min: float = 0.01
     sigma_max: float | None = None  # None: set from the largest distance between training windows
@@ -71,13 +77,19 @@ class ScoreConfig:
     # sampling
     sampler: str = "ode"
     sample_steps: int = 16
-    guidance_scale: float = 0.2  # classifier-free guidance weight; 1 = plain conditional, 0 = unconditional
+    # classifier-free guidance weight; 1 = plain conditional, 0 = unconditional (0.1 since item 21 of
+    # benchmarks/quality.md; 0.2 before)
+    guidance_scale: float = 0.1
     # "blend": every scenario follows D_u + w (D_c - D_u) (Ho & Salimans; two network evaluations per step),
     # whose law for two Gaussian branches has the geometric mean of their variances; "mixture": a share w of
     # each context's scenarios follows the conditional branch and the rest the unconditional one
     # (0 <= w <= 1; one evaluation per step, so sampling takes about half as long). Level with "blend" on
     # the selection folds, so not the default (benchmarks/quality.md, item 18)
     guidance_mode: str = "blend"
+    # factor on each asset's mean over the window in the network's space, applied to every sample before it
+    # is mapped back to returns (finscore.correlation.scale_window_mean): the spread of the window's sum is
+    # multiplied by it, the day-to-day deviations from the mean are kept. 1: the network's own law
+    horizon_spread: float = 1.0
     sample_batch: int | None = None  # scenarios per forward pass; None: 1024 on CPU, 16384 on CUDA
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,6 +103,8 @@ class ScoreConfig:
         d.setdefault("target_scale", "forecast")  # nor a filtered target scale
         d.setdefault("target_corr", "none")  # nor a correlation map
         d.setdefault("guidance_mode", "blend")  # nor a guidance mode
+        d.setdefault("horizon_spread", 1.0)  # nor a horizon spread
+        d.setdefault("corr_decay", None)  # nor a weighted context correlation
         state = d.pop("state", {})
         state = StateSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in state.items()})
         known = {f.name for f in fields(cls)}
@@ -137,17 +151,25 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
         raise ValueError(f"target_corr must be one of {TARGET_CORRS}, got {cfg.target_corr!r}")
     if cfg.target_scale == "filtered" and cfg.state.vol_model != "gjr":
         raise ValueError(f'target_scale="filtered" needs state.vol_model="gjr", got {cfg.state.vol_model!r}')
+    if cfg.corr_decay is not None and not (_is_number(cfg.corr_decay) and 0.0 < cfg.corr_decay < 1.0):
+        raise ValueError(f"corr_decay must be None or a number in (0, 1), got {cfg.corr_decay!r}")
     check_sample_batch(cfg.sample_batch)
     check_guidance(cfg.guidance_mode, cfg.guidance_scale)
+    if not (_is_number(cfg.horizon_spread) and cfg.horizon_spread > 0):
+        raise ValueError(f"horizon_spread must be a finite number > 0, got {cfg.horizon_spread!r}")
     return cfg
+
+
+def _is_number(v: Any) -> bool:
+    """True for a finite real number (not a bool)."""
+    return not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating)) and bool(np.isfinite(v))
 
 
 def check_guidance(mode: Any, scale: Any) -> None:
     """ValueError unless ``mode`` is a guidance mode and ``scale`` a finite weight it accepts."""
     if mode not in GUIDANCE_MODES:
         raise ValueError(f"guidance_mode must be one of {GUIDANCE_MODES}, got {mode!r}")
-    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(scale):
+    if not _is_number(scale):
         raise ValueError(f"guidance_scale must be a finite number, got {scale!r}")
     if mode == "mixture" and not 0.0 <= scale <= 1.0:
         raise ValueError(f'guidance_mode="mixture" needs 0 <= guidance_scale <= 1 (the conditional share), got {scale!r}')

@@ -1,10 +1,11 @@
-"""The equicorrelation map: exact algebra on exchangeable matrices, least-squares recovery, round trips."""
+"""The equicorrelation map: exact algebra on exchangeable matrices, least-squares recovery, round trips; the
+window-mean scale: exact algebra of a linear map over the days."""
 
 import numpy as np
 import pytest
 import torch
 
-from finscore.correlation import EquiCorrelation, average_correlation
+from finscore.correlation import EquiCorrelation, average_correlation, scale_window_mean
 
 
 def _exchangeable(d, rho):
@@ -22,6 +23,27 @@ def test_average_correlation_is_the_mean_off_diagonal_correlation():
     np.testing.assert_array_equal(average_correlation(x[:, :, :1]), np.zeros(3))
     with pytest.raises(ValueError, match=r"\(N, T, d\)"):
         average_correlation(x[0])
+
+
+def test_decayed_average_correlation_is_the_weighted_pearson_correlation():
+    """With decay lam, day t of T has weight lam^(T-1-t): np.cov's aweights (weighted mean and moments) give
+    the same correlation matrix, as its normalization cancels in a correlation; a decay next to 1 is the
+    equal-weight correlation."""
+    x = np.random.default_rng(5).standard_normal((3, 60, 4)) @ np.linalg.cholesky(_exchangeable(4, 0.5)).T
+    w = 0.94 ** np.arange(59, -1, -1.0)
+    want = [(_corr(np.cov(v.T, aweights=w)).sum() - 4) / 12 for v in x]
+    np.testing.assert_allclose(average_correlation(x, decay=0.94), want, rtol=1e-10)
+    raw = [(_corr((v * w[:, None]).T @ v).sum() - 4) / 12 for v in x]
+    np.testing.assert_allclose(average_correlation(x, demean=False, decay=0.94), raw, rtol=1e-10)
+    np.testing.assert_allclose(average_correlation(x, decay=1 - 1e-12), average_correlation(x), rtol=1e-8)
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match="decay must be None or in"):
+            average_correlation(x, decay=bad)
+
+
+def _corr(cov):
+    sd = np.sqrt(np.diag(cov))
+    return cov / np.outer(sd, sd)
 
 
 def test_the_map_turns_the_exchangeable_correlation_at_rho_bar_into_the_one_at_rho():
@@ -77,3 +99,25 @@ def test_fit_recovers_the_forecast_regression_and_one_asset_is_the_identity():
     np.testing.assert_allclose(flat.from_model(g, flat.forecast(np.full(n, 0.4))), g, atol=1e-12)
     with pytest.raises(ValueError, match="non-finite"):
         EquiCorrelation.fit(np.where(np.arange(d) == 3, np.nan, g), rho_ctx)
+
+
+def test_scale_window_mean_multiplies_the_window_sum_and_keeps_the_deviations():
+    rng = np.random.default_rng(3)
+    y, k = rng.standard_normal((5, 20, 4)), 1.3
+    out = scale_window_mean(y, k)
+    np.testing.assert_allclose(out.sum(axis=1), k * y.sum(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(out - out.mean(axis=1, keepdims=True), y - y.mean(axis=1, keepdims=True),
+                               atol=1e-14)
+    assert scale_window_mean(y, 1.0) is y
+    # the map over the H days is M = I + (k - 1) 11'/H; for independent unit-variance days the covariance
+    # M M' has diagonal 1 + (k^2 - 1)/H and the sum's variance k^2 H (exact)
+    h = 20
+    m = scale_window_mean(np.eye(h)[None, :, :], k)[0]  # column j: M e_j (each "asset" is one unit day)
+    cov = m @ m.T
+    np.testing.assert_allclose(np.diag(cov), 1 + (k**2 - 1) / h, rtol=1e-12)
+    np.testing.assert_allclose(cov.sum(), k**2 * h, rtol=1e-12)
+    t = torch.tensor(y, requires_grad=True)
+    got = scale_window_mean(t, k)
+    np.testing.assert_allclose(got.detach().numpy(), out, rtol=1e-12)
+    got.sum().backward()  # d(sum M y)/dy = M'1 = k 1
+    np.testing.assert_allclose(t.grad.numpy(), np.full(y.shape, k), rtol=1e-12)

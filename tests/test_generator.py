@@ -1,5 +1,7 @@
 """ScoreGenerator end to end on real data (tiny preset): shapes, seeds, conditioning, rollout, save/load, errors."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -116,7 +118,6 @@ def test_classifier_free_guidance_scale_is_a_sampling_knob(tiny_generator):
 def test_mixture_guidance_draws_each_scenario_from_one_branch(tiny_generator):
     # guidance_mode="mixture": the rows that mixture_rows marks are the conditional model's draws and the others
     # the unconditional model's, with the same noise (same seed); "blend" at weight 1 / 0 is exactly those models.
-    import dataclasses
 
     from finscore.model import mixture_rows
 
@@ -143,7 +144,6 @@ def test_mixture_guidance_draws_each_scenario_from_one_branch(tiny_generator):
 
 def test_auto_sample_batch_is_the_device_default(tiny_generator):
     # sample_batch=None resolves to the device default (1024 on CPU): the same draws as asking for it.
-    import dataclasses
 
     from finscore.model import AUTO_BATCH, resolve_batch
 
@@ -267,19 +267,20 @@ def test_filtered_target_scale_rebuilds_returns_through_the_gjr_recursion(sp500_
         ScoreGenerator(preset="tiny", target_scale="filtered", state={"vol_model": "ewma"})
 
 
-@pytest.mark.parametrize("target_scale", ["filtered", "forecast"])
+@pytest.mark.parametrize(("target_scale", "corr_decay"), [("filtered", None), ("forecast", None), ("filtered", 0.94)])
 def test_equicorr_map_is_fitted_on_the_training_windows_and_applied_before_the_returns(sp500_returns, tmp_path,
-                                                                                     monkeypatch, target_scale):
+                                                                                     monkeypatch, target_scale,
+                                                                                     corr_decay):
     import finscore.model
     from finscore.conditioning import gjr_rebuild
-    from finscore.correlation import average_correlation
+    from finscore.correlation import average_correlation, scale_window_mean
 
     returns = sp500_returns.loc["2007-01-01":"2012-12-31"].iloc[:, :4]
     g = ScoreGenerator(horizon=10, context=60, preset="tiny", target_scale=target_scale, target_corr="equicorr",
-                       progress=False).fit(returns)
+                       corr_decay=corr_decay, progress=False).fit(returns)
     assert 0.2 < g.corr_.kappa < 1.0  # correlation clusters: the context's level carries over, shrunk
     ctx = returns.loc[:"2008-11-28"].iloc[-60:]  # after the Lehman collapse: correlation far above rho_bar
-    rho = g.corr_.forecast(average_correlation(ctx.to_numpy()[None]))
+    rho = g.corr_.forecast(average_correlation(ctx.to_numpy()[None], decay=corr_decay))
     assert rho[0] > g.corr_.rho_bar + 0.05
     # with the network's window fixed, a scenario is that window mapped to the forecast correlation, then
     # through the tail transform and the volatility (the GJR recursion, or the forecast scale)
@@ -294,10 +295,28 @@ def test_equicorr_map_is_fitted_on_the_training_windows_and_applied_before_the_r
     else:
         want = g._state(ctx.to_numpy()[None])[2] * z
     np.testing.assert_allclose(got, want, rtol=1e-12)
-    back = _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path)  # guidance sees the map
-    assert back.config_.target_corr == "equicorr" and back.corr_ == g.corr_
+    # horizon_spread k (sampling only): the window mean of the network's output is scaled by k first
+    g.config_ = dataclasses.replace(g.config_, horizon_spread=1.3)
+    monkeypatch.setattr(finscore.model, "generate", lambda *a, **k: (x.copy(), {"nfe": 0}))
+    got = g.sample(3, context=ctx, seed=0).values
+    monkeypatch.undo()
+    x13 = scale_window_mean(x, 1.3)
+    z = g.tails_.from_gaussian(g.corr_.from_model(x13, np.repeat(rho, 3))) * g.scale_
+    if target_scale == "filtered":
+        want = gjr_rebuild(z, np.repeat(vol.filter(ctx.to_numpy(), uncond)[-1:], 3, axis=0), vol)
+    else:
+        want = g._state(ctx.to_numpy()[None])[2] * z
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    back = _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path)  # guidance sees both maps
+    assert back.config_.target_corr == "equicorr" and back.corr_ == g.corr_ and back.config_.horizon_spread == 1.3
     with pytest.raises(ValueError, match="target_corr must be one of"):
         ScoreGenerator(preset="tiny", target_corr="dcc")
+    for bad in (0, -1.0, float("nan"), True, "1.2"):
+        with pytest.raises(ValueError, match="horizon_spread must be a finite number > 0"):
+            ScoreGenerator(preset="tiny", horizon_spread=bad)
+    for bad in (0.0, 1.0, True, "0.94"):
+        with pytest.raises(ValueError, match="corr_decay must be None or a number in"):
+            ScoreGenerator(preset="tiny", corr_decay=bad)
 
 
 def test_checkpoint_configs_from_before_asset_loadings_load_without_descriptors():
@@ -314,6 +333,10 @@ def test_checkpoint_configs_from_before_asset_loadings_load_without_descriptors(
     assert ScoreConfig.from_dict(old).target_corr == "none"
     old.pop("guidance_mode")
     assert ScoreConfig.from_dict(old).guidance_mode == "blend"
+    old.pop("horizon_spread")
+    assert ScoreConfig.from_dict(old).horizon_spread == 1.0
+    old.pop("corr_decay")
+    assert ScoreConfig.from_dict(old).corr_decay is None
 
 
 def test_init_from_fine_tunes_a_pretrained_network_on_another_asset_set(sp500_returns, tmp_path):

@@ -164,8 +164,8 @@ def conceptual_soundness(flow: Flow, ctx: ReportContext) -> None:
         "the constraint's log-likelihood to the score; the exact reference is rejection sampling.",
     ])
     keys = ("horizon", "context", "parameterization", "weighting", "train_sigma", "sigma_min", "sigma_max",
-            "sampler", "sample_steps", "guidance_scale", "guidance_mode", "p_uncond", "steps", "target_scale",
-            "target_tails", "target_corr")
+            "sampler", "sample_steps", "guidance_scale", "guidance_mode", "horizon_spread", "p_uncond", "steps",
+            "target_scale", "target_tails", "target_corr", "corr_decay")
     present = {k: cfg[k] for k in keys if k in cfg}
     if present:
         flow.table(key_value_frame(present, key="setting"), caption="Settings of this model")

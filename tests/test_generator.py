@@ -118,7 +118,6 @@ def test_classifier_free_guidance_scale_is_a_sampling_knob(tiny_generator):
 def test_mixture_guidance_draws_each_scenario_from_one_branch(tiny_generator):
     # guidance_mode="mixture": the rows that mixture_rows marks are the conditional model's draws and the others
     # the unconditional model's, with the same noise (same seed); "blend" at weight 1 / 0 is exactly those models.
-
     from finscore.model import mixture_rows
 
     g, cfg = tiny_generator, tiny_generator.config_
@@ -144,7 +143,6 @@ def test_mixture_guidance_draws_each_scenario_from_one_branch(tiny_generator):
 
 def test_auto_sample_batch_is_the_device_default(tiny_generator):
     # sample_batch=None resolves to the device default (1024 on CPU): the same draws as asking for it.
-
     from finscore.model import AUTO_BATCH, resolve_batch
 
     assert resolve_batch(None, torch.device("cpu")) == AUTO_BATCH["cpu"]
@@ -285,28 +283,24 @@ def test_equicorr_map_is_fitted_on_the_training_windows_and_applied_before_the_r
     # with the network's window fixed, a scenario is that window mapped to the forecast correlation, then
     # through the tail transform and the volatility (the GJR recursion, or the forecast scale)
     x = np.random.default_rng(0).standard_normal((3, 10, 4))
-    monkeypatch.setattr(finscore.model, "generate", lambda *a, **k: (x.copy(), {"nfe": 0}))
-    got = g.sample(3, context=ctx, seed=0).values
-    monkeypatch.undo()
-    z = g.tails_.from_gaussian(g.corr_.from_model(x, np.repeat(rho, 3))) * g.scale_
-    if target_scale == "filtered":
-        vol, uncond = g._gjr()
-        want = gjr_rebuild(z, np.repeat(vol.filter(ctx.to_numpy(), uncond)[-1:], 3, axis=0), vol)
-    else:
-        want = g._state(ctx.to_numpy()[None])[2] * z
-    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+    def scenarios():
+        monkeypatch.setattr(finscore.model, "generate", lambda *a, **k: (x.copy(), {"nfe": 0}))
+        out = g.sample(3, context=ctx, seed=0).values
+        monkeypatch.undo()
+        return out
+
+    def expected(window):
+        z = g.tails_.from_gaussian(g.corr_.from_model(window, np.repeat(rho, 3))) * g.scale_
+        if target_scale == "filtered":
+            vol, uncond = g._gjr()
+            return gjr_rebuild(z, np.repeat(vol.filter(ctx.to_numpy(), uncond)[-1:], 3, axis=0), vol)
+        return g._state(ctx.to_numpy()[None])[2] * z
+
+    np.testing.assert_allclose(scenarios(), expected(x), rtol=1e-12)
     # horizon_spread k (sampling only): the window mean of the network's output is scaled by k first
     g.config_ = dataclasses.replace(g.config_, horizon_spread=1.3)
-    monkeypatch.setattr(finscore.model, "generate", lambda *a, **k: (x.copy(), {"nfe": 0}))
-    got = g.sample(3, context=ctx, seed=0).values
-    monkeypatch.undo()
-    x13 = scale_window_mean(x, 1.3)
-    z = g.tails_.from_gaussian(g.corr_.from_model(x13, np.repeat(rho, 3))) * g.scale_
-    if target_scale == "filtered":
-        want = gjr_rebuild(z, np.repeat(vol.filter(ctx.to_numpy(), uncond)[-1:], 3, axis=0), vol)
-    else:
-        want = g._state(ctx.to_numpy()[None])[2] * z
-    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(scenarios(), expected(scale_window_mean(x, 1.3)), rtol=1e-12)
     back = _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path)  # guidance sees both maps
     assert back.config_.target_corr == "equicorr" and back.corr_ == g.corr_ and back.config_.horizon_spread == 1.3
     with pytest.raises(ValueError, match="target_corr must be one of"):

@@ -33,7 +33,7 @@ import sys
 import numpy as np
 import pandas as pd
 from _common import RESULTS, header, md_table, prepare  # same directory
-from quality import PERIODS, _fitted, _value
+from quality import PERIODS, _fitted, parse_overrides
 
 from finscore._io import atomic_write_text
 from finscore.baselines import GARCH
@@ -100,7 +100,7 @@ def main(argv=None) -> int:
     p.add_argument("--stride", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
-    overrides = {k: _value(v) for k, v in (o.split("=", 1) for o in args.override)}
+    overrides = parse_overrides(args.override)
     returns = prepare(args.data, args.threads)
     train_end, start, end = PERIODS[args.period]
     gen = _fitted(args.data, args.preset, args.seed, overrides, returns, train_end)

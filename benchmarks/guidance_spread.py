@@ -32,7 +32,7 @@ from quality import TRAIN_END, _fitted
 
 from finscore._io import atomic_write_text
 from finscore.generator import _windows
-from finscore.model import SamplingPlan, generate
+from finscore.model import generate
 
 
 def spread(x: np.ndarray) -> dict[str, float]:
@@ -59,9 +59,7 @@ def main(argv=None) -> int:
     cond, acond = gen.cond_stats_.apply(cond, acond)
     for label, mode, w in (("weight 1 (conditional)", "blend", 1.0), ("weight 0 (unconditional)", "blend", 0.0),
                            ("blend, weight 0.2", "blend", 0.2), ("mixture, weight 0.2", "mixture", 0.2)):
-        plan = SamplingPlan(sampler=cfg.sampler, steps=cfg.sample_steps, guidance_scale=w, sigma_min=cfg.sigma_min,
-                            sigma_max=gen.sigma_max_, batch=cfg.sample_batch, guidance_mode=mode)
-        x, _ = generate(gen.model_, plan, cond, acond, np.ones((len(ctx), 1, ctx.shape[2])), cfg.horizon,
+        x, _ = generate(gen.model_, gen._plan(guidance_scale=w, guidance_mode=mode), cond, acond, np.ones((len(ctx), 1, ctx.shape[2])), cfg.horizon,
                         np.random.default_rng(args.seed), device="cpu")
         rows[label] = spread(x)
         print(label, rows[label], flush=True)

@@ -100,20 +100,19 @@ def train_throughput(train, sz: Sizes, device: str) -> tuple[list[str], ScoreGen
 
 
 def sampling(gen: ScoreGenerator, n: int, dev: torch.device) -> tuple[list[str], dict[str, dict]]:
-    rows, c = {}, gen.config_
-    for name in SAMPLERS:
-        gen.sample(16, sampler=name, seed=1)  # warm-up
-        scen, secs = timed(lambda: gen.sample(n, sampler=name, seed=0))
-        rows[name] = {"sampler": name, "steps": c.sample_steps, "NFE": scen.metadata["nfe"], "n": n, "seconds": secs,
-                      "scenarios/s": n / secs, "scenario-NFE/s": n * scen.metadata["nfe"] / secs}
+    c = gen.config_
+
+    def row(label: str, sampler: str) -> dict:
+        gen.sample(16, sampler=sampler, seed=1)  # warm-up
+        scen, secs = timed(lambda: gen.sample(n, sampler=sampler, seed=0))
+        return {"sampler": label, "steps": c.sample_steps, "NFE": scen.metadata["nfe"], "n": n, "seconds": secs,
+                "scenarios/s": n / secs, "scenario-NFE/s": n * scen.metadata["nfe"] / secs}
+
+    rows = {name: row(name, name) for name in SAMPLERS}
     other = "mixture" if c.guidance_mode == "blend" else "blend"  # the other guidance mode, default sampler
     gen.config_ = replace(c, guidance_mode=other)
-    gen.sample(16, seed=1)
-    scen, secs = timed(lambda: gen.sample(n, seed=0))
+    other_row = row(f"{c.sampler}, guidance_mode={other}", c.sampler)
     gen.config_ = c
-    other_row = {"sampler": f"{c.sampler}, guidance_mode={other}", "steps": c.sample_steps,
-                 "NFE": scen.metadata["nfe"], "n": n, "seconds": secs, "scenarios/s": n / secs,
-                 "scenario-NFE/s": n * scen.metadata["nfe"] / secs}
     s10k = rows[c.sampler]["seconds"] * TARGET_N / n
     how = "measured" if n == TARGET_N else f"projected linearly from n = {n}"
     where = (f"on this {os.cpu_count()}-core CPU with torch threads = {torch.get_num_threads()}" if dev.type == "cpu"
@@ -127,7 +126,7 @@ def sampling(gen: ScoreGenerator, n: int, dev: torch.device) -> tuple[list[str],
             f"**Target (10,000 scenarios < 30 s, default sampler `{c.sampler}`): "
             f"{'MET' if s10k < TARGET_S else 'NOT MET'}** {where}: {s10k:.1f} s for 10,000 ({how}), "
             f"{s10k / TARGET_S:.2f}x the 30 s budget ({margin}); with guidance_mode {other}: "
-            f"{secs * TARGET_N / n:.1f} s.", ""], rows
+            f"{other_row['seconds'] * TARGET_N / n:.1f} s.", ""], rows
 
 
 def fitted_model(train, preset: str, device: str) -> tuple[ScoreGenerator, str]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import dataclasses
 import hashlib
 import json
 import platform
@@ -58,6 +57,15 @@ def _value(s: str):
         return ast.literal_eval(s)
     except (ValueError, SyntaxError):
         return s
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """``field=value`` strings (``-o``) to ScoreConfig overrides; ``state.x=v`` go into ``{"state": {x: v}}``."""
+    overrides = {k: _value(v) for k, v in (kv.split("=", 1) for kv in items)}
+    state = {k.split(".", 1)[1]: overrides.pop(k) for k in list(overrides) if k.startswith("state.")}
+    if state:
+        overrides["state"] = state
+    return overrides
 
 
 def _var_from_origins(ev, name):
@@ -143,12 +151,14 @@ def baselines(key, returns, period, *, n, stride, var_n, refresh=False):
 
 def _fitted(data, preset, seed, overrides, returns, train_end=TRAIN_END, pretrain=None):
     """Fit on ``returns`` up to ``train_end``, or reuse the model fitted with the same data, preset settings,
-    seed, training overrides and training end.
+    seed, training overrides and training end. Sampling overrides (``SAMPLING_FIELDS``) are left out of the
+    cache key and applied to the model as it is loaded or fitted.
 
     ``pretrain``: (name, returns) of a panel to pre-train on (up to ``train_end``, same settings and seed);
     the model for ``data`` is then fine-tuned from it (``init_from``).
     """
-    parts = [data, preset, preset_key(preset), seed, sorted(overrides.items())]
+    training = {k: v for k, v in overrides.items() if k not in SAMPLING_FIELDS}  # sampling ones: see cached_fit
+    parts = [data, preset, preset_key(preset), seed, sorted(training.items())]
     if train_end != TRAIN_END:  # keys of models trained to the main split stay what they were
         parts.append(f"train_end={train_end}")
     extra = {}
@@ -212,25 +222,18 @@ def main(argv=None) -> int:
         p.error("--members > 1 needs --var-n 0: the daily VaR backtest takes a single generator")
     torch.set_num_threads(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    overrides = dict(kv.split("=", 1) for kv in args.override)
-    overrides = {k: _value(v) for k, v in overrides.items()}
-    state = {k.split(".", 1)[1]: overrides.pop(k) for k in list(overrides) if k.startswith("state.")}
-    if state:
-        overrides["state"] = state
+    overrides = parse_overrides(args.override)
     returns = to_returns(load_prices(args.data))
     tag_b = "" if args.var_n else "_origins"
     base, base_dates = baselines(args.data + tag_b, returns, args.period, n=args.n, stride=args.stride,
                                  var_n=args.var_n, refresh=args.refresh_baselines)
     rows, dates = [], []
-    sampling = {k: overrides.pop(k) for k in list(overrides) if k in SAMPLING_FIELDS}
     pretrain = None if args.pretrain is None else (args.pretrain, to_returns(load_prices(args.pretrain)))
     train_end = PERIODS[args.period][0]
     for seed in args.seeds:
         t0 = time.perf_counter()
         fitted = [_fitted(args.data, args.preset, args.members * seed + j, overrides, returns, train_end, pretrain)
                   for j in range(args.members)]
-        for m in fitted:
-            m.config_ = dataclasses.replace(m.config_, **sampling)
         gen = fitted[0] if args.members == 1 else _Pooled(fitted)
         fit_s = time.perf_counter() - t0
         row, per_date = score_generator("finscore", gen, returns, args.period, seed, n=args.n, stride=args.stride,
@@ -251,7 +254,6 @@ def main(argv=None) -> int:
               f"fit {fit_s:.0f}s total {time.perf_counter() - t0:.0f}s", flush=True)
     out = pd.concat([base, pd.DataFrame(rows)], ignore_index=True)
     out.insert(0, "tag", args.tag)
-    overrides.update(sampling)
     if args.members > 1:
         overrides["members"] = args.members
     out["overrides"] = json.dumps(overrides)

@@ -223,16 +223,24 @@ class ScoreGenerator(BaseGenerator):
     def _sample(self, n, horizon, context, seed):  # pragma: no cover - sample() is overridden
         raise NotImplementedError
 
-    def _forecast(self, ctxs, n, horizon, rng, sampler, steps, guidance, refine, guidance_scale):
-        from finscore.model import SamplingPlan, generate
+    def _plan(self, sampler: str | None = None, steps: int | None = None, guidance_scale: float | None = None,
+              refine: str | None = None, guidance_mode: str | None = None):
+        """The :class:`~finscore.model.SamplingPlan` of the fitted config, with the given settings replacing its own."""
+        from finscore.model import SamplingPlan
 
         cfg = self.config_
-        plan = SamplingPlan(
+        return SamplingPlan(
             sampler=sampler or cfg.sampler, steps=steps or cfg.sample_steps,
             guidance_scale=cfg.guidance_scale if guidance_scale is None else guidance_scale,
             sigma_min=cfg.sigma_min, sigma_max=self.sigma_max_, batch=cfg.sample_batch, refine=refine,
-            guidance_mode=cfg.guidance_mode,
+            guidance_mode=guidance_mode or cfg.guidance_mode,
         )
+
+    def _forecast(self, ctxs, n, horizon, rng, sampler, steps, guidance, refine, guidance_scale):
+        from finscore.model import generate
+
+        cfg = self.config_
+        plan = self._plan(sampler, steps, guidance_scale, refine)
         L, H = cfg.context, cfg.horizon
         hist = np.stack([c.to_numpy(np.float64)[-L:] for c in ctxs])  # (m, L, d)
         hist = np.repeat(hist, n, axis=0)  # (m * n, L, d): each scenario carries its own context

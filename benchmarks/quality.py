@@ -70,20 +70,25 @@ def parse_overrides(items: list[str]) -> dict:
 
 def _var_from_origins(ev, name):
     """1-day VaR of the equal-weight book at the evaluation origins (every ``stride`` days): a cheap
-    coverage check for model selection; the report period uses the daily backtest instead."""
+    coverage check for model selection; the report period uses the daily backtest instead.
+
+    Returns (summary dict, per-date pinball losses {"pinball95": (T,), "pinball99": (T,)}): the per-date
+    losses feed the Diebold-Mariano test against the baselines (``diebold_mariano_columns``).
+    """
     from finscore.risk import coverage, pinball_loss, var
 
     port, real = ev.portfolio_paths[name][:, :, 0], ev.realized_paths[:, 0]
-    out = {}
+    out, per_date = {}, {}
     for lv in (0.95, 0.99):
         v = var(port, lv)  # (T,)
         hits = real < -v
         key = f"var{int(lv * 100)}"
+        per_date[f"pinball{int(lv * 100)}"] = loss = np.asarray(pinball_loss(real, v, lv), dtype=np.float64)
         out.update({f"{key}.rate": hits.mean(), f"{key}.kupiec_p": coverage.kupiec(hits, lv).pvalue,
                     f"{key}.p_ind": coverage.christoffersen_independence(hits).pvalue,
                     f"{key}.p_cc": coverage.christoffersen(hits, lv).pvalue,
-                    f"{key}.pinball": float(np.mean(pinball_loss(real, v, lv)))})
-    return out
+                    f"{key}.pinball": float(loss.mean())})
+    return out, per_date
 
 
 def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n):
@@ -97,7 +102,9 @@ def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n):
            **{f"dist.{k}": v for k, v in col["distance"].items()}}
     dates = ev.scores[ev.scores["generator"] == name].assign(seed=seed)
     if var_n == 0:
-        row.update(_var_from_origins(ev, name))
+        summary, per_date = _var_from_origins(ev, name)
+        row.update(summary)
+        dates = dates.assign(**per_date)
         row["seconds_eval"] = row["seconds_total"] = t_eval
         return row, dates
     bt = backtest(gen, returns.loc[:end] if end else returns, "equal", start, levels=(0.95, 0.99), horizon_days=1,
@@ -116,25 +123,31 @@ def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n):
 def diebold_mariano_columns(model: pd.DataFrame, base: pd.DataFrame, stride: int, horizon: int = 20) -> dict:
     """Two-sided Diebold-Mariano p-values (Harvey correction) of the per-date energy score and CRPS of one
     model run against each baseline; the 20-day paths of origins ``stride`` days apart overlap, so the
-    loss differences are autocorrelated up to lag ``ceil(horizon / stride) - 1``."""
+    loss differences are autocorrelated up to lag ``ceil(horizon / stride) - 1``. Also of the 1-day pinball
+    losses at the origins (``pinball95``, ``pinball99``) where both frames have them (lag 0: one day each)."""
     from finscore.risk import diebold_mariano
 
-    h = -(-horizon // stride)
+    lags = {"energy_score": -(-horizon // stride), "crps": -(-horizon // stride), "pinball95": 1, "pinball99": 1}
     out = {}
     for name, b in base.groupby("generator"):
         pair = model.merge(b, on="date", suffixes=("", "_b"))
         if len(pair) != len(model):
             raise ValueError(f"per-date scores of {name} do not cover the model's {len(model)} dates")
-        for k in ("energy_score", "crps"):
-            out[f"dm_{name}.{k}"] = diebold_mariano(pair[k], pair[f"{k}_b"], h=h).pvalue
+        for k, h in lags.items():
+            if k in pair and f"{k}_b" in pair:
+                out[f"dm_{name}.{k}"] = diebold_mariano(pair[k], pair[f"{k}_b"], h=h).pvalue
     return out
 
 
 def baselines(key, returns, period, *, n, stride, var_n, refresh=False):
-    """(one row per baseline, per-date scores); cached, and recomputed when either file is missing."""
+    """(one row per baseline, per-date scores); cached, and recomputed when either file is missing or the
+    per-date file lacks the origins' pinball losses (written since 2026-12-06; the same seed gives the
+    same figures)."""
     path, path_dates = RESULTS / f"baselines_{key}_{period}.csv", RESULTS / f"baselines_{key}_{period}_dates.csv"
     if path.exists() and path_dates.exists() and not refresh:
-        return pd.read_csv(path), pd.read_csv(path_dates, parse_dates=["date"])
+        cached = pd.read_csv(path_dates, parse_dates=["date"])
+        if var_n or "pinball99" in cached:
+            return pd.read_csv(path), cached
     train = returns.loc[:PERIODS[period][0]]
     rows, dates = [], []
     for name, gen in (("garch", GARCH()), ("copula", GaussianCopula())):
@@ -250,7 +263,8 @@ def main(argv=None) -> int:
               f"copula {c['score.energy_score']:.4f}) CRPS {row['score.crps']:.5f} (garch {g['score.crps']:.5f}) "
               f"VaR95 {row['var95.rate']:.3f} VaR99 {row['var99.rate']:.3f} pinball99 {row['var99.pinball']:.6f} "
               f"(garch {g['var99.pinball']:.6f}) wins vs copula {wins(r, c)}, vs garch {wins(r, g)}; DM p vs garch "
-              f"ES {row['dm_garch.energy_score']:.2f} CRPS {row['dm_garch.crps']:.2f}; "
+              f"ES {row['dm_garch.energy_score']:.2f} CRPS {row['dm_garch.crps']:.2f} "
+              f"pinball99 {row.get('dm_garch.pinball99', float('nan')):.2f}; "
               f"fit {fit_s:.0f}s total {time.perf_counter() - t0:.0f}s", flush=True)
     out = pd.concat([base, pd.DataFrame(rows)], ignore_index=True)
     out.insert(0, "tag", args.tag)

@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from finscore import ScoreGenerator
+from finscore._io import atomic_write_text
 from finscore.data import load_prices, to_returns
 from finscore.presets import PRESETS, SAMPLING_FIELDS, resolve_config
 
@@ -72,3 +73,11 @@ def md_table(frame: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
         cells = [str(idx)] + [floatfmt.format(v) if isinstance(v, float) else str(v) for v in row]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def publish(lines: list[str], name: str) -> str:
+    """Join a report's markdown ``lines``, print them and write them atomically to ``RESULTS / name``."""
+    text = "\n".join(lines)
+    print(text, flush=True)
+    atomic_write_text(RESULTS / name, text)
+    return text

@@ -32,10 +32,9 @@ import sys
 
 import numpy as np
 import pandas as pd
-from _common import RESULTS, header, md_table, prepare  # same directory
+from _common import header, md_table, prepare, publish  # same directory
 from quality import PERIODS, _fitted, parse_overrides
 
-from finscore._io import atomic_write_text
 from finscore.baselines import GARCH
 from finscore.validation import evaluate
 
@@ -126,10 +125,7 @@ def main(argv=None) -> int:
               f"overrides {overrides or 'none'}."), "", "Columns: see the script's docstring.", "",
               md_table(table.set_index("half")), "", "Whole period (origin-weighted):", "",
               md_table(overall), "", ""]
-    text = "\n".join(lines)
-    print(text, flush=True)
-    out = RESULTS / f"calibration_{args.data}_{args.period}_{args.tag}.md"
-    atomic_write_text(out, text)
+    publish(lines, f"calibration_{args.data}_{args.period}_{args.tag}.md")
     return 0
 
 

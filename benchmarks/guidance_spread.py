@@ -27,10 +27,9 @@ import sys
 import numpy as np
 import pandas as pd
 import torch
-from _common import RESULTS, header, md_table, prepare
+from _common import header, md_table, prepare, publish
 from quality import TRAIN_END, _fitted
 
-from finscore._io import atomic_write_text
 from finscore.generator import _windows
 from finscore.model import generate
 
@@ -71,9 +70,7 @@ def main(argv=None) -> int:
               f"one draw each from its own context ({cfg.sampler}, {cfg.sample_steps} levels); torch "
               f"{torch.__version__}."), "", ("Variances in the model's space along unit vectors; see the script's "
               "docstring."), "", md_table(table), "", ""]
-    text = "\n".join(lines)
-    print(text, flush=True)
-    atomic_write_text(RESULTS / "guidance_spread.md", text)
+    publish(lines, "guidance_spread.md")
     return 0
 
 

@@ -22,9 +22,8 @@ import sys
 
 import numpy as np
 import pandas as pd
-from _common import RESULTS, header, md_table  # same directory
+from _common import RESULTS, header, md_table, publish  # same directory
 
-from finscore._io import atomic_write_text
 from finscore.risk import diebold_mariano, pinball_loss
 
 PHASES = 5
@@ -60,7 +59,8 @@ def main(argv=None) -> int:
     p.add_argument("--against", default="garch")
     p.add_argument("--levels", type=float, nargs="+", default=[0.95, 0.975, 0.99])
     args = p.parse_args(argv)
-    a_frame, b_frame = read(args.data, args.model, args.levels), read(args.data, args.against, args.levels)
+    needed = sorted({*args.levels, 0.95})  # the states are terciles of the baseline's 95% VaR
+    a_frame, b_frame = read(args.data, args.model, needed), read(args.data, args.against, needed)
     if not a_frame.index.equals(b_frame.index):
         raise SystemExit(f"the backtests of {args.model} and {args.against} cover different dates")
     state = pd.qcut(b_frame["var_0.95"].to_numpy(), 3, labels=["calm", "middle", "turbulent"])
@@ -92,9 +92,7 @@ def main(argv=None) -> int:
               (f"By state: the days split into terciles of {args.against}'s 95% VaR; median VaR ratio = median over "
                f"those days of {args.model}'s VaR over {args.against}'s at that level."), "",
               md_table(by_state, "{:.4g}"), ""]
-    text = "\n".join(lines)
-    print(text, flush=True)
-    atomic_write_text(RESULTS / f"origin_phases_{args.data}.md", text)
+    publish(lines, f"origin_phases_{args.data}.md")
     return 0
 
 

@@ -22,10 +22,9 @@ import sys
 import time
 
 import pandas as pd
-from _common import RESULTS, header, md_table, prepare  # same directory
+from _common import header, md_table, prepare, publish  # same directory
 from quality import PERIODS, score_generator
 
-from finscore._io import atomic_write_text
 from finscore.baselines import GARCH
 
 SCORES = {"score.energy_score": "energy score", "score.crps": "CRPS 20d", "var95.pinball": "pinball 95",
@@ -64,9 +63,7 @@ def main(argv=None) -> int:
     lines += [(f"One GARCH fitted on the data up to {train_end}; {args.n} scenarios per origin, every {args.stride} "
                f"days; the scores of `quality.py` (`--var-n 0`) under {len(args.seeds)} sampling seeds."), "",
               md_table(table, "{:.6g}"), ""]
-    text = "\n".join(lines)
-    print(text, flush=True)
-    atomic_write_text(RESULTS / f"sampling_noise_{args.data}_{args.period}.md", text)
+    publish(lines, f"sampling_noise_{args.data}_{args.period}.md")
     return 0
 
 

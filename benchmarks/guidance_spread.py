@@ -58,8 +58,9 @@ def main(argv=None) -> int:
     cond, acond = gen.cond_stats_.apply(cond, acond)
     for label, mode, w in (("weight 1 (conditional)", "blend", 1.0), ("weight 0 (unconditional)", "blend", 0.0),
                            ("blend, weight 0.2", "blend", 0.2), ("mixture, weight 0.2", "mixture", 0.2)):
-        x, _ = generate(gen.model_, gen._plan(guidance_scale=w, guidance_mode=mode), cond, acond, np.ones((len(ctx), 1, ctx.shape[2])), cfg.horizon,
-                        np.random.default_rng(args.seed), device="cpu")
+        x, _ = generate(gen.model_, gen._plan(guidance_scale=w, guidance_mode=mode), cond, acond,
+                        np.ones((len(ctx), 1, ctx.shape[2])), cfg.horizon, np.random.default_rng(args.seed),
+                        device="cpu")
         rows[label] = spread(x)
         print(label, rows[label], flush=True)
     table = pd.DataFrame(rows).T.rename_axis("draws")

@@ -30,7 +30,7 @@ PHASES = 5
 
 
 def read(data: str, model: str, levels) -> pd.DataFrame:
-    """The per-date file of ``model``'s daily backtest of ``data`` (date index; realized, var_<level>, exceed_<level>)."""
+    """``model``'s per-date daily-backtest file of ``data``: date index; realized, var_<level>, exceed_<level>."""
     path = RESULTS / f"backtest_{data}_{model}.csv"
     if not path.exists():
         raise SystemExit(f"{path} not found: run `python benchmarks/backtest.py --data {data}` first")
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
             m = np.asarray(state == name)
             col = f"var_{lv:g}"
             states.append({"level": lv, f"{args.against} VaR 95 tercile": name, "n": int(m.sum()),
-                           "median VaR ratio": float(np.median(a_frame[col].to_numpy()[m] / b_frame[col].to_numpy()[m])),
+                           "median VaR ratio": float(np.median((a_frame[col] / b_frame[col]).to_numpy()[m])),
                            f"exceedances {args.model}": int(a_frame[f"exceed_{lv:g}"].to_numpy()[m].sum()),
                            f"exceedances {args.against}": int(b_frame[f"exceed_{lv:g}"].to_numpy()[m].sum()),
                            "pinball difference": _relative(a[m], b[m]),

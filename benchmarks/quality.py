@@ -70,7 +70,7 @@ def parse_overrides(items: list[str]) -> dict:
 
 def _var_from_origins(ev, name):
     """1-day VaR of the equal-weight book at the evaluation origins (every ``stride`` days): a cheap
-    coverage check for model selection; the report period uses the daily backtest instead.
+    coverage check (``--var-n 0``); ``--var-n`` > 0 or ``backtest.py`` backtest every day instead.
 
     Returns (summary dict, per-date pinball losses {"pinball95": (T,), "pinball99": (T,)}): the per-date
     losses feed the Diebold-Mariano test against the baselines (``diebold_mariano_columns``).

@@ -26,7 +26,7 @@ from finscore.errors import CheckpointError, DataError, NumericalError
 from finscore.presets import ScoreConfig, resolve_config
 from finscore.protocol import BaseGenerator, _check_n_horizon
 from finscore.scenarios import Scenarios
-from finscore.tails import TukeyH
+from finscore.tails import MarketTails, TukeyH
 
 CHECKPOINT_FORMAT = "finscore.ScoreGenerator/1"
 
@@ -56,7 +56,9 @@ class ScoreGenerator(BaseGenerator):
     history_ (last ``context`` rows), train_result_, fingerprint_, warm_start_ (None or the source's
     fingerprint and fitted dates), vol_params_ (with ``state.vol_model="gjr"``: the per-asset GJR-GARCH
     parameters and unconditional variances fitted on the training rows; else None), tails_ (with
-    ``target_tails="tukey_h"``: the :class:`~finscore.tails.TukeyH` transform of the scaled targets; else None).
+    ``target_tails="tukey_h"``: the :class:`~finscore.tails.TukeyH` transform of the scaled targets; else None),
+    corr_ (with ``target_corr="equicorr"``: the :class:`~finscore.correlation.EquiCorrelation` map; else None),
+    market_ (with ``market_tails="tukey_hh"``: the :class:`~finscore.tails.MarketTails` map; else None).
 
     With ``target_scale="filtered"`` (the default) the scaled targets are GJR innovations: day h of a window is
     divided by the GJR volatility filtered through the context and the window's own days before h
@@ -152,6 +154,10 @@ class ScoreGenerator(BaseGenerator):
             if fit:
                 self.corr_ = EquiCorrelation.fit(x[:fit_rows], rho_ctx[:fit_rows])
             x = self.corr_.to_model(x, self.corr_.forecast(rho_ctx))
+        if fit:
+            self.market_ = MarketTails.fit(x[:fit_rows]) if cfg.market_tails == "tukey_hh" and x.shape[2] > 1 else None
+        if getattr(self, "market_", None) is not None:
+            x = self.market_.to_model(x)
         return x
 
     def _state(self, ctx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -244,7 +250,7 @@ class ScoreGenerator(BaseGenerator):
         L, H = cfg.context, cfg.horizon
         hist = np.stack([c.to_numpy(np.float64)[-L:] for c in ctxs])  # (m, L, d)
         hist = np.repeat(hist, n, axis=0)  # (m * n, L, d): each scenario carries its own context
-        tails, corr = self.tails_, getattr(self, "corr_", None)
+        tails, corr, market = self.tails_, getattr(self, "corr_", None), getattr(self, "market_", None)
         filtered = cfg.target_scale == "filtered"
         vol = self._gjr()[0] if filtered else None
 
@@ -254,6 +260,8 @@ class ScoreGenerator(BaseGenerator):
         def to_plain(y, state):  # model space -> daily log returns; state: first-day variances (B, d) or target
             # scales (B, 1 or H, d); with corr, the pair (that, forecast correlation (B,))
             y = scale_window_mean(y, cfg.horizon_spread)
+            if market is not None:
+                y = market.from_model(y)
             if corr is not None:
                 state, rho = state
                 y = corr.from_model(y, rho)
@@ -303,6 +311,7 @@ class ScoreGenerator(BaseGenerator):
             "vol_params": getattr(self, "vol_params_", None),
             "tails": None if getattr(self, "tails_", None) is None else self.tails_.to_dict(),
             "corr": None if getattr(self, "corr_", None) is None else self.corr_.to_dict(),
+            "market": None if getattr(self, "market_", None) is None else self.market_.to_dict(),
             "cond_stats": self.cond_stats_.to_dict(), "fingerprint": self.fingerprint_,
             "loss_per_sigma": self.loss_per_sigma_,
             "n_cond": self.cond_stats_.n_cond, "n_asset_cond": self.cond_stats_.n_asset_cond,
@@ -334,6 +343,7 @@ class ScoreGenerator(BaseGenerator):
             gen.vol_params_ = meta.get("vol_params")
             gen.tails_ = None if meta.get("tails") is None else TukeyH.from_dict(meta["tails"])
             gen.corr_ = None if meta.get("corr") is None else EquiCorrelation.from_dict(meta["corr"])
+            gen.market_ = None if meta.get("market") is None else MarketTails.from_dict(meta["market"])
             gen.cond_stats_ = _Standardizer.from_dict(meta["cond_stats"])
             gen.fingerprint_ = meta["fingerprint"]
             gen.loss_per_sigma_ = meta.get("loss_per_sigma")

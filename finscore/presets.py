@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from finscore.conditioning import StateSpec
-from finscore.tails import TAIL_MODELS
+from finscore.tails import MARKET_TAILS, TAIL_MODELS
 
 TARGET_SCALES = ("forecast", "filtered")
 TARGET_CORRS = ("none", "equicorr")
@@ -22,6 +22,15 @@ GUIDANCE_MODES = ("blend", "mixture")
 # fields that change how a fitted model samples but not what it learns: a model fitted under one value
 # samples under any other (benchmarks reuse fitted models across them)
 SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "guidance_mode", "horizon_spread", "sample_batch")
+
+
+# fields added after the first checkpoints, with the value that reproduces a checkpoint written before each
+# existed: no per-asset descriptors, tail transforms, filtered scale, correlation map, guidance mode, horizon
+# spread, weighted context correlation or market tails
+LEGACY_VALUES: dict[str, Any] = {
+    "asset_loadings": 0, "target_tails": "none", "target_scale": "forecast", "target_corr": "none",
+    "guidance_mode": "blend", "horizon_spread": 1.0, "corr_decay": None, "market_tails": "none",
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,11 @@ class ScoreConfig:
     # Tukey h transform fitted on the training targets (finscore.tails; benchmarks/quality.md, item 14);
     # "none" diffuses the scaled targets themselves (the default before item 14)
     target_tails: str = "tukey_h"
+    # "tukey_hh": the daily cross-sectional mean of the model-space windows (the equal-weight direction, after
+    # the correlation map) gets Gaussianized tails through a two-sided Tukey hh fitted on the training windows
+    # (finscore.tails.MarketTails); "none": the network carries them. Level on the selection folds and worse on
+    # 2019-2022, so not the default (benchmarks/quality.md, item 23)
+    market_tails: str = "none"
     # "forecast": target day h is divided by the volatility forecast at the window's origin (state.vol_model);
     # "filtered": by the GJR volatility filtered through the window's own earlier days, so the diffusion
     # learns GJR innovations and samples are rebuilt day by day through the GJR recursion (needs
@@ -98,13 +112,8 @@ class ScoreConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ScoreConfig":
         d = dict(d)
-        d.setdefault("asset_loadings", 0)  # checkpoints written before the field existed had no descriptors
-        d.setdefault("target_tails", "none")  # nor a tail transform
-        d.setdefault("target_scale", "forecast")  # nor a filtered target scale
-        d.setdefault("target_corr", "none")  # nor a correlation map
-        d.setdefault("guidance_mode", "blend")  # nor a guidance mode
-        d.setdefault("horizon_spread", 1.0)  # nor a horizon spread
-        d.setdefault("corr_decay", None)  # nor a weighted context correlation
+        for k, v in LEGACY_VALUES.items():  # fields added later: the value that reproduces older checkpoints
+            d.setdefault(k, v)
         state = d.pop("state", {})
         state = StateSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in state.items()})
         known = {f.name for f in fields(cls)}
@@ -145,6 +154,8 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
         raise ValueError(f"parameterization must be 'score' or 'energy', got {cfg.parameterization!r}")
     if cfg.target_tails not in TAIL_MODELS:
         raise ValueError(f"target_tails must be one of {TAIL_MODELS}, got {cfg.target_tails!r}")
+    if cfg.market_tails not in MARKET_TAILS:
+        raise ValueError(f"market_tails must be one of {MARKET_TAILS}, got {cfg.market_tails!r}")
     if cfg.target_scale not in TARGET_SCALES:
         raise ValueError(f"target_scale must be one of {TARGET_SCALES}, got {cfg.target_scale!r}")
     if cfg.target_corr not in TARGET_CORRS:

@@ -12,6 +12,10 @@ is used here), whose tails are Pareto with index ``1 / h_i``. The diffusion lear
 the Gaussianized ``g = T^{-1}(z)`` (dependence, volatility clustering within the window, the condition)
 and a sampled ``g`` maps back through ``T``. ``h_i = 0`` is the identity up to ``loc`` and ``s``.
 
+``TukeyH.fit(z, two_sided=True)`` fits Tukey's hh variant (Morgenthaler & Tukey 2000): ``h`` for
+``g > 0`` and ``h_left`` for ``g < 0``, for skewed tails such as a market's (crashes are larger than
+rallies). :class:`MarketTails` applies it to the cross-sectional mean of the model-space windows.
+
 Beyond the largest ``|g|`` of the training data (``g_max``, per asset) ``T`` continues linearly with
 its slope there, so a sampler's stray ``g`` cannot turn into an astronomically large return: the tails
 are Pareto up to the most extreme training day (in units of the target scale) and Gaussian-thin beyond.
@@ -27,6 +31,7 @@ import torch
 from scipy import optimize
 
 TAIL_MODELS = ("none", "tukey_h")
+MARKET_TAILS = ("none", "tukey_hh")
 _MAX_FIT = 50_000  # values per asset used by the maximum-likelihood fit (a strided subsample beyond)
 
 
@@ -43,39 +48,48 @@ class TukeyH:
     Attributes
     ----------
     loc, scale, h : ndarray (d,)
-        Location, body scale and tail parameter (tail index ``1 / h``) of each asset's scaled target.
+        Location, body scale and tail parameter (tail index ``1 / h``) of each asset's scaled target; with
+        ``h_left`` set, ``h`` is the right tail's.
     g_max : ndarray (d,)
         Largest ``|g|`` of the training values; ``T`` is linear beyond it.
+    h_left : ndarray (d,) or None
+        Tail parameter of the left tail (``g < 0``); None: ``h`` (the symmetric transform).
     """
 
     loc: np.ndarray
     scale: np.ndarray
     h: np.ndarray
     g_max: np.ndarray
+    h_left: np.ndarray | None = None
+
+    _FIELDS = ("loc", "scale", "h", "g_max", "h_left")
 
     def __post_init__(self) -> None:
-        arrs = [np.asarray(getattr(self, k), dtype=np.float64).reshape(-1) for k in ("loc", "scale", "h", "g_max")]
+        if self.h_left is None:
+            object.__setattr__(self, "h_left", self.h)
+        arrs = [np.asarray(getattr(self, k), dtype=np.float64).reshape(-1) for k in self._FIELDS]
         if len({a.shape for a in arrs}) != 1:
-            raise ValueError(f"TukeyH: loc, scale, h and g_max must have one value per asset, got shapes "
+            raise ValueError(f"TukeyH: loc, scale, h, g_max and h_left must have one value per asset, got shapes "
                              f"{[a.shape for a in arrs]}")
         if not all(np.all(np.isfinite(a)) for a in arrs):
             raise ValueError("TukeyH: parameters must be finite")
-        if np.any(arrs[1] <= 0) or np.any(arrs[2] < 0) or np.any(arrs[3] <= 0):
-            raise ValueError("TukeyH: scale and g_max must be > 0 and h >= 0")
-        for k, a in zip(("loc", "scale", "h", "g_max"), arrs):
+        if np.any(arrs[1] <= 0) or np.any(arrs[2] < 0) or np.any(arrs[3] <= 0) or np.any(arrs[4] < 0):
+            raise ValueError("TukeyH: scale and g_max must be > 0, h >= 0 and h_left >= 0")
+        for k, a in zip(self._FIELDS, arrs):
             object.__setattr__(self, k, a)
 
     # ----------------------------------------------------------------- fit
     @classmethod
-    def fit(cls, z: np.ndarray) -> TukeyH:
+    def fit(cls, z: np.ndarray, two_sided: bool = False) -> TukeyH:
         """Maximum-likelihood fit per asset.
 
         Parameters
         ----------
         z : ndarray (..., d) of scaled targets (e.g. windows (N, H, d)); the last axis is the asset.
+        two_sided : fit one tail parameter per side (``h_left``, ``h``) instead of one for both.
 
         The log-likelihood of one value is ``log phi(g) - log s - h g^2 / 2 - log(1 + h g^2)`` with
-        ``g = T^{-1}(z)`` (Goerg 2015, eq. 10).
+        ``g = T^{-1}(z)`` (Goerg 2015, eq. 10), ``h`` the parameter of the value's side.
         """
         z = np.asarray(z, dtype=np.float64)
         if z.ndim < 1 or z.shape[-1] == 0:
@@ -86,39 +100,45 @@ class TukeyH:
             raise ValueError(f"TukeyH.fit: non-finite values in asset column(s) {np.flatnonzero(bad).tolist()}")
         if len(cols) < 50:
             raise ValueError(f"TukeyH.fit needs at least 50 values per asset, got {len(cols)}")
-        params = [_fit_one(c[:: max(1, len(c) // _MAX_FIT)]) for c in cols.T]
-        loc, scale, h = (np.array(p) for p in zip(*params))
-        g = _lambert_inverse((cols - loc) / scale, h)
-        return cls(loc, scale, h, np.maximum(np.abs(g).max(axis=0), 1.0))
+        params = [_fit_one(c[:: max(1, len(c) // _MAX_FIT)], two_sided) for c in cols.T]
+        loc, scale, h, h_left = (np.array(p) for p in zip(*params))
+        u = (cols - loc) / scale
+        g = _lambert_inverse(u, np.where(u < 0, h_left, h))
+        return cls(loc, scale, h, np.maximum(np.abs(g).max(axis=0), 1.0), h_left)
 
     # ------------------------------------------------------------ transform
     def to_gaussian(self, z: np.ndarray) -> np.ndarray:
         """``g = T^{-1}(z)`` (..., d), numpy: the inverse used on training targets (Lambert W)."""
         z = np.asarray(z, dtype=np.float64)
-        g = _lambert_inverse((z - self.loc) / self.scale, self.h)
-        # beyond g_max T is linear: invert that piece too
-        z_edge = _tukey(self.g_max, self.h)
-        slope = _tukey_slope(self.g_max, self.h)
         u = (z - self.loc) / self.scale
+        g = _lambert_inverse(u, np.where(u < 0, self.h_left, self.h))
+        # beyond g_max T is linear: invert that piece too
+        z_edge, slope = _tukey(self.g_max, self.h), _tukey_slope(self.g_max, self.h)
+        z_left, slope_left = _tukey(self.g_max, self.h_left), _tukey_slope(self.g_max, self.h_left)
         out = np.where(u > z_edge, self.g_max + (u - z_edge) / slope, g)
-        return np.where(u < -z_edge, -self.g_max + (u + z_edge) / slope, out)
+        return np.where(u < -z_left, -self.g_max + (u + z_left) / slope_left, out)
 
     def from_gaussian(self, g):
         """``z = T(g)`` (..., d) for a numpy array or a torch tensor (differentiable; keeps the device)."""
         h, gm = _as_columns(self.h, g), _as_columns(self.g_max, g)
         loc, s = _as_columns(self.loc, g), _as_columns(self.scale, g)
         xp = torch if isinstance(g, torch.Tensor) else np
+        if np.array_equal(self.h_left, self.h):
+            side = h
+        else:  # the parameter of each value's side
+            side = xp.where(g < 0, _as_columns(self.h_left, g), h)
         inside = xp.minimum(xp.maximum(g, -gm), gm)
         excess = g - inside
-        u = _tukey(inside, h) + excess * _tukey_slope(gm, h)
+        u = _tukey(inside, side) + excess * _tukey_slope(gm, side)
         return loc + s * u
 
     def to_dict(self) -> dict[str, list[float]]:
-        return {k: getattr(self, k).tolist() for k in ("loc", "scale", "h", "g_max")}
+        return {k: getattr(self, k).tolist() for k in self._FIELDS}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TukeyH:
-        return cls(**{k: np.asarray(d[k], dtype=np.float64) for k in ("loc", "scale", "h", "g_max")})
+        """Inverse of :meth:`to_dict`; dicts written before ``h_left`` existed give the symmetric transform."""
+        return cls(**{k: np.asarray(d[k], dtype=np.float64) for k in cls._FIELDS if d.get(k) is not None})
 
 
 def _tukey(g, h):
@@ -157,19 +177,74 @@ def _lambertw(x: np.ndarray) -> np.ndarray:
 
 
 def _nll(theta: np.ndarray, z: np.ndarray) -> float:
-    loc, log_s, log_h = theta
-    s, h = np.exp(log_s), np.exp(log_h)
-    g = _lambert_inverse((z - loc) / s, np.full(1, h))
+    """Mean negative log-likelihood; theta = (loc, log s, log h) or (loc, log s, log h_right, log h_left)."""
+    loc, log_s = theta[:2]
+    s = np.exp(log_s)
+    u = (z - loc) / s
+    h = np.exp(theta[2]) if len(theta) == 3 else np.where(u < 0, np.exp(theta[3]), np.exp(theta[2]))
+    h = np.broadcast_to(h, u.shape)
+    g = _lambert_inverse(u, h)
     g2 = g * g
     return float(np.mean(0.5 * g2 + log_s + 0.5 * h * g2 + np.log1p(h * g2)))
 
 
-def _fit_one(z: np.ndarray) -> tuple[float, float, float]:
+def _fit_one(z: np.ndarray, two_sided: bool = False) -> tuple[float, float, float, float]:
+    """(loc, scale, h, h_left) of one column; h_left = h unless ``two_sided``."""
     med = float(np.median(z))
     iqr_s = float(np.subtract(*np.percentile(z, [75, 25]))) / 1.349 or float(np.std(z)) or 1.0
-    theta0 = np.array([med, np.log(iqr_s), np.log(0.1)])
+    theta0 = np.array([med, np.log(iqr_s), np.log(0.1)] + ([np.log(0.1)] if two_sided else []))
     res = optimize.minimize(_nll, theta0, args=(z,), method="Nelder-Mead",
-                            options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000})
-    loc, log_s, log_h = res.x
-    h = float(np.exp(log_h))
-    return float(loc), float(np.exp(log_s)), h if h > 1e-6 else 0.0
+                            options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000 * (1 + two_sided)})
+    h = [float(np.exp(v)) for v in res.x[2:]]
+    h = [v if v > 1e-6 else 0.0 for v in h]
+    return float(res.x[0]), float(np.exp(res.x[1])), h[0], h[-1]
+
+
+@dataclass(frozen=True, eq=False)
+class MarketTails:
+    """Gaussianized tails of the cross-sectional mean of model-space windows (``market_tails="tukey_hh"``).
+
+    After the per-asset transform and the correlation map, the mean over the assets of a window (its
+    equal-weight, "market" direction) still has fat, skewed tails: crashes hit every asset on the same day,
+    which per-asset margins joined by a near-Gaussian dependence cannot reproduce (``benchmarks/quality.md``,
+    item 23). This map replaces each day's mean ``m`` (B, H) by ``m' = loc + s T^{-1}((m - loc) / s)`` with a
+    two-sided Tukey hh ``T`` fitted on the training windows' means, and keeps every asset's deviation from
+    the mean: the body (location and scale) stays, the tails become Gaussian. Samples are mapped back by
+    ``T``.
+
+    Attributes
+    ----------
+    tail : TukeyH of one column (two-sided), fitted on the means of the training windows.
+    """
+
+    tail: TukeyH
+
+    @classmethod
+    def fit(cls, x: np.ndarray) -> MarketTails:
+        """Fit on model-space training windows ``x`` (N, H, d)."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 3:
+            raise ValueError(f"MarketTails.fit needs windows of shape (N, H, d), got {x.shape}")
+        return cls(TukeyH.fit(x.mean(axis=2)[..., None], two_sided=True))
+
+    def _shift(self, y: Any, gaussian: bool) -> Any:
+        m = y.sum(-1)[..., None] / y.shape[-1]  # (B, H, 1); numpy or torch
+        t = self.tail
+        loc, s = _as_columns(t.loc, m), _as_columns(t.scale, m)
+        new = loc + s * t.to_gaussian(m) if gaussian else t.from_gaussian((m - loc) / s)
+        return y + (new - m)
+
+    def to_model(self, x: np.ndarray) -> np.ndarray:
+        """Windows (B, H, d) with their daily means' tails Gaussianized (numpy)."""
+        return self._shift(np.asarray(x, dtype=np.float64), gaussian=True)
+
+    def from_model(self, y: Any) -> Any:
+        """Inverse of :meth:`to_model` (B, H, d); numpy or torch (differentiable)."""
+        return self._shift(y, gaussian=False)
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return self.tail.to_dict()
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MarketTails:
+        return cls(TukeyH.from_dict(d))

@@ -313,6 +313,42 @@ def test_equicorr_map_is_fitted_on_the_training_windows_and_applied_before_the_r
             ScoreGenerator(preset="tiny", corr_decay=bad)
 
 
+def test_market_tails_are_fitted_on_the_training_windows_and_undone_first(sp500_returns, tmp_path, monkeypatch):
+    import finscore.model
+    from finscore.tails import MarketTails
+
+    returns = sp500_returns.loc["2007-01-01":"2012-12-31"].iloc[:, :4]
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", market_tails="tukey_hh", progress=False).fit(returns)
+    assert isinstance(g.market_, MarketTails)
+    assert g.market_.tail.h_left[0] > g.market_.tail.h[0]  # 2008: the market's crashes outsize its rallies
+    # the network's targets are the equicorr-mapped windows with the mean's tails Gaussianized
+    ctx, tgt = returns.to_numpy()[None, :60], returns.to_numpy()[None, 60:70]
+    market = g.market_
+    with_map = g._targets(ctx, tgt)
+    g.market_ = None
+    np.testing.assert_allclose(with_map, market.to_model(g._targets(ctx, tgt)), rtol=1e-12)
+    # with the network's window fixed, a scenario is that window through the market map's inverse and then
+    # the maps of a model without it (correlation, tails, GJR recursion)
+    x = np.random.default_rng(0).standard_normal((3, 10, 4))
+    c = returns.loc[:"2008-11-28"].iloc[-60:]
+
+    def scenarios(window):
+        monkeypatch.setattr(finscore.model, "generate", lambda *a, **k: (window.copy(), {"nfe": 0}))
+        out = g.sample(3, context=c, seed=0).values
+        monkeypatch.undo()
+        return out
+
+    plain = scenarios(market.from_model(x))
+    g.market_ = market
+    np.testing.assert_allclose(scenarios(x), plain, rtol=1e-12)
+    assert np.abs(market.from_model(x) - x).max() > 0.01  # and that inverse is not the identity on it
+    back = _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path)  # guidance sees the market map
+    assert back.config_.market_tails == "tukey_hh"
+    np.testing.assert_array_equal(back.market_.tail.h_left, market.tail.h_left)
+    with pytest.raises(ValueError, match="market_tails must be one of"):
+        ScoreGenerator(preset="tiny", market_tails="tukey_h")
+
+
 def test_checkpoint_configs_from_before_asset_loadings_load_without_descriptors():
     from finscore.presets import PRESETS, ScoreConfig
 
@@ -331,6 +367,8 @@ def test_checkpoint_configs_from_before_asset_loadings_load_without_descriptors(
     assert ScoreConfig.from_dict(old).horizon_spread == 1.0
     old.pop("corr_decay")
     assert ScoreConfig.from_dict(old).corr_decay is None
+    old.pop("market_tails")
+    assert ScoreConfig.from_dict(old).market_tails == "none"
 
 
 def test_init_from_fine_tunes_a_pretrained_network_on_another_asset_set(sp500_returns, tmp_path):

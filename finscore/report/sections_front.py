@@ -159,13 +159,17 @@ def conceptual_soundness(flow: Flow, ctx: ReportContext) -> None:
         "target_corr = equicorr (the default preset) the average correlation between the assets over the "
         "window is forecast from the context's by a regression fitted on the training windows, the "
         "Gaussianized targets are mapped from that level to the training average before the network sees "
-        "them, and samples are mapped back, so the correlation level follows the state as the volatility does.",
+        "them, and samples are mapped back, so the correlation level follows the state as the volatility does. "
+        "With market_tails = tukey_hh (an option, off in the default preset) each day's mean over the assets of "
+        "those windows (the market direction) is Gaussianized by a two-sided Tukey hh transform fitted on the "
+        "training windows, every asset's deviation from the mean kept, so the days on which all assets fall "
+        "together keep the data's fat, skewed tail after sampling.",
         "Stress scenarios condition the sampler on a portfolio loss beyond its VaR by adding the gradient of "
         "the constraint's log-likelihood to the score; the exact reference is rejection sampling.",
     ])
     keys = ("horizon", "context", "parameterization", "weighting", "train_sigma", "sigma_min", "sigma_max",
             "sampler", "sample_steps", "guidance_scale", "guidance_mode", "horizon_spread", "p_uncond", "steps",
-            "target_scale", "target_tails", "target_corr", "corr_decay")
+            "target_scale", "target_tails", "target_corr", "corr_decay", "market_tails")
     present = {k: cfg[k] for k in keys if k in cfg}
     if present:
         flow.table(key_value_frame(present, key="setting"), caption="Settings of this model")

@@ -56,7 +56,8 @@ class ScoreGenerator(BaseGenerator):
     history_ (last ``context`` rows), train_result_, fingerprint_, warm_start_ (None or the source's
     fingerprint and fitted dates), vol_params_ (with ``state.vol_model="gjr"``: the per-asset GJR-GARCH
     parameters and unconditional variances fitted on the training rows; else None), tails_ (with
-    ``target_tails="tukey_h"``: the :class:`~finscore.tails.TukeyH` transform of the scaled targets; else None),
+    ``target_tails="tukey_h"`` or ``"tukey_hh"``: the :class:`~finscore.tails.TukeyH` transform of the scaled
+    targets, one tail parameter per asset or one per asset and side; else None),
     corr_ (with ``target_corr="equicorr"``: the :class:`~finscore.correlation.EquiCorrelation` map; else None),
     market_ (with ``market_tails="tukey_hh"``: the :class:`~finscore.tails.MarketTails` map; else None).
 
@@ -144,7 +145,8 @@ class ScoreGenerator(BaseGenerator):
             self.scale_ = float(np.std(x[:fit_rows]))
         x = x / self.scale_
         if fit:
-            self.tails_ = TukeyH.fit(x[:fit_rows]) if cfg.target_tails == "tukey_h" else None
+            self.tails_ = (TukeyH.fit(x[:fit_rows], two_sided=cfg.target_tails == "tukey_hh")
+                           if cfg.target_tails != "none" else None)
         if self.tails_ is not None:
             x = self.tails_.to_gaussian(x)
         if fit:

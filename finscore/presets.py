@@ -51,6 +51,7 @@ class ScoreConfig:
     parameterization: str = "score"  # "score" or "energy" (score = -grad E)
     # marginal tails: "tukey_h" diffuses Gaussianized targets and maps samples back through a per-asset
     # Tukey h transform fitted on the training targets (finscore.tails; benchmarks/quality.md, item 14);
+    # "tukey_hh" fits one tail parameter per asset and side (skewed margins; benchmarks/quality.md, item 24);
     # "none" diffuses the scaled targets themselves (the default before item 14)
     target_tails: str = "tukey_h"
     # "tukey_hh": the daily cross-sectional mean of the model-space windows (the equal-weight direction, after

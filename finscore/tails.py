@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from scipy import optimize
 
-TAIL_MODELS = ("none", "tukey_h")
+TAIL_MODELS = ("none", "tukey_h", "tukey_hh")  # "tukey_hh": two-sided, one h per tail
 MARKET_TAILS = ("none", "tukey_hh")
 _MAX_FIT = 50_000  # values per asset used by the maximum-likelihood fit (a strided subsample beyond)
 

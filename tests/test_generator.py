@@ -216,20 +216,24 @@ def _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path):
     return back
 
 
-def test_tukey_h_tails_are_fitted_saved_and_seen_by_the_stress_guidance(sp500_returns, tmp_path):
+@pytest.mark.parametrize("target_tails", ["tukey_h", "tukey_hh"])
+def test_tukey_h_tails_are_fitted_saved_and_seen_by_the_stress_guidance(sp500_returns, tmp_path, target_tails):
     from finscore.tails import TukeyH
 
     returns = sp500_returns.loc["2009-01-01":"2014-12-31"].iloc[:, :4]
-    g = ScoreGenerator(horizon=10, context=60, preset="tiny", target_tails="tukey_h", target_scale="forecast",
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", target_tails=target_tails, target_scale="forecast",
                        progress=False).fit(returns)
-    assert isinstance(g.tails_, TukeyH) and np.all(g.tails_.h > 0.05)  # stock returns have fat tails
+    assert isinstance(g.tails_, TukeyH) and np.all(g.tails_.h + g.tails_.h_left > 0.1)  # fat tails
+    # one parameter per asset, or one per asset and side
+    assert np.array_equal(g.tails_.h_left, g.tails_.h) == (target_tails == "tukey_h")
     # the network is trained on Gaussianized targets: the inverse of the scaled windows it saw
     scale = g._state(returns.to_numpy()[None, :60])[2]
     z = returns.to_numpy()[60:70][None] / scale / g.scale_
     np.testing.assert_allclose(g.tails_.from_gaussian(g.tails_.to_gaussian(z)), z, atol=1e-10)
     back = _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path)  # guidance sees the transform
-    assert back.config_.target_tails == "tukey_h"
+    assert back.config_.target_tails == target_tails
     np.testing.assert_array_equal(back.tails_.h, g.tails_.h)
+    np.testing.assert_array_equal(back.tails_.h_left, g.tails_.h_left)
     with pytest.raises(ValueError, match="target_tails must be one of"):
         ScoreGenerator(preset="tiny", target_tails="pareto")
 

@@ -10,13 +10,13 @@ at random (``--n`` scenarios each; the same dates for every configuration). A mo
 market's crash tail shows it here, on dates it was trained on, before any out-of-sample noise.
 
 The models are ``quality.py``'s validation-years models (sp500, trained through 2016, seed ``--seed``),
-taken from its cache (or fitted and cached): the default preset's, and one more per ``-o``;
-``-o market_tails=none`` gives the model without :class:`finscore.tails.MarketTails` (the default before
-item 23 of ``benchmarks/quality.md``).
+taken from its cache (or fitted and cached): the default preset's (``market_tails="none"``), and one more
+per ``-o``; ``-o market_tails=tukey_hh`` gives the model with :class:`finscore.tails.MarketTails` (item 23
+of ``benchmarks/quality.md``).
 
 Usage::
 
-    python benchmarks/market_tails.py -o market_tails=none
+    python benchmarks/market_tails.py -o market_tails=tukey_hh
 
 Writes benchmarks/results/market_tails_<data>.md (the command, machine and date; one row for the data and
 one per configuration).

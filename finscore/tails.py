@@ -210,7 +210,8 @@ class MarketTails:
     item 23). This map replaces each day's mean ``m`` (B, H) by ``m' = loc + s T^{-1}((m - loc) / s)`` with a
     two-sided Tukey hh ``T`` fitted on the training windows' means, and keeps every asset's deviation from
     the mean: the body (location and scale) stays, the tails become Gaussian. Samples are mapped back by
-    ``T``.
+    ``T``. Measured on sp500 the sampled market tail overshoots the data's (ES 1% 13% too fat, where the
+    model without the map is 7% too thin), so the map is an option, off by default.
 
     Attributes
     ----------

@@ -162,8 +162,8 @@ def conceptual_soundness(flow: Flow, ctx: ReportContext) -> None:
         "them, and samples are mapped back, so the correlation level follows the state as the volatility does. "
         "With market_tails = tukey_hh (an option, off in the default preset) each day's mean over the assets of "
         "those windows (the market direction) is Gaussianized by a two-sided Tukey hh transform fitted on the "
-        "training windows, every asset's deviation from the mean kept, so the days on which all assets fall "
-        "together keep the data's fat, skewed tail after sampling.",
+        "training windows, every asset's deviation from the mean kept, and samples are mapped back; on the "
+        "development benchmarks its scenarios overshot the data's crash tail, so it is not the default.",
         "Stress scenarios condition the sampler on a portfolio loss beyond its VaR by adding the gradient of "
         "the constraint's log-likelihood to the score; the exact reference is rejection sampling.",
     ])

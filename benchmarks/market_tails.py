@@ -38,9 +38,10 @@ from finscore.conditioning import gjr_standardize
 LEVELS = (0.001, 0.005, 0.01, 0.05)
 
 
-def market_direction(gen, ctx: np.ndarray, windows: np.ndarray) -> np.ndarray:
-    """Daily mean over the assets (N, H) of the GJR innovations of ``windows`` (N, H, d) after ``ctx`` (N, L, d)."""
-    z = gjr_standardize(windows, gen._first_variance(ctx), gen._gjr()[0]) / gen.scale_
+def market_direction(gen, s2: np.ndarray, windows: np.ndarray) -> np.ndarray:
+    """Daily mean over the assets (N, H) of the GJR innovations of ``windows`` (N, H, d) whose first day has
+    the GJR variances ``s2`` (N, d) (``gen._first_variance`` of their contexts)."""
+    z = gjr_standardize(windows, s2, gen._gjr()[0]) / gen.scale_
     return z.mean(axis=2)
 
 
@@ -74,12 +75,13 @@ def main(argv=None) -> int:
     ctx = np.stack([vals[s - L:s] for s in starts])
     tgt = np.stack([vals[s:s + H] for s in starts])
     chosen = np.sort(np.random.default_rng(args.seed).choice(len(starts), args.origins, replace=False))
-    rows = {"data (every training window)": tail_row(market_direction(gens[0], ctx, tgt))}
+    rows = {"data (every training window)": tail_row(market_direction(gens[0], gens[0]._first_variance(ctx), tgt))}
     for ov, gen in zip(configs, gens):
         t0 = time.perf_counter()
         scen = gen.sample_many(args.n, H, [train.iloc[starts[i] - L:starts[i]] for i in chosen], seed=args.seed + 1)
-        m = np.concatenate([market_direction(gen, np.repeat(ctx[i][None], args.n, axis=0), s.values)
-                            for i, s in zip(chosen, scen)])
+        s2 = gen._first_variance(ctx[chosen])  # (origins, d): once per origin, not once per scenario
+        m = np.concatenate([market_direction(gen, np.repeat(s2[j][None], args.n, axis=0), s.values)
+                            for j, s in enumerate(scen)])
         label = ", ".join(f"{k}={v}" for k, v in ov.items()) or "default preset"
         rows[f"model: {label}"] = tail_row(m)
         print(f"{label}: {time.perf_counter() - t0:.0f}s", flush=True)

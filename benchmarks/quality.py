@@ -127,7 +127,8 @@ def diebold_mariano_columns(model: pd.DataFrame, base: pd.DataFrame, stride: int
     losses at the origins (``pinball95``, ``pinball99``) where both frames have them (lag 0: one day each)."""
     from finscore.risk import diebold_mariano
 
-    lags = {"energy_score": -(-horizon // stride), "crps": -(-horizon // stride), "pinball95": 1, "pinball99": 1}
+    h = -(-horizon // stride)
+    lags = {"energy_score": h, "crps": h, "pinball95": 1, "pinball99": 1}
     out = {}
     for name, b in base.groupby("generator"):
         pair = model.merge(b, on="date", suffixes=("", "_b"))

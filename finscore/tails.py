@@ -123,10 +123,7 @@ class TukeyH:
         h, gm = _as_columns(self.h, g), _as_columns(self.g_max, g)
         loc, s = _as_columns(self.loc, g), _as_columns(self.scale, g)
         xp = torch if isinstance(g, torch.Tensor) else np
-        if np.array_equal(self.h_left, self.h):
-            side = h
-        else:  # the parameter of each value's side
-            side = xp.where(g < 0, _as_columns(self.h_left, g), h)
+        side = xp.where(g < 0, _as_columns(self.h_left, g), h)  # the tail parameter of each value's side
         inside = xp.minimum(xp.maximum(g, -gm), gm)
         excess = g - inside
         u = _tukey(inside, side) + excess * _tukey_slope(gm, side)
@@ -182,7 +179,6 @@ def _nll(theta: np.ndarray, z: np.ndarray) -> float:
     s = np.exp(log_s)
     u = (z - loc) / s
     h = np.exp(theta[2]) if len(theta) == 3 else np.where(u < 0, np.exp(theta[3]), np.exp(theta[2]))
-    h = np.broadcast_to(h, u.shape)
     g = _lambert_inverse(u, h)
     g2 = g * g
     return float(np.mean(0.5 * g2 + log_s + 0.5 * h * g2 + np.log1p(h * g2)))

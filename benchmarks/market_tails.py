@@ -4,19 +4,20 @@ The equal-weight portfolio's losses depend on the days when every asset falls to
 puts the training targets and the model's scenarios in one common space, the per-asset GJR innovations
 (each day divided by the GJR volatility filtered through the context and the window's earlier days, as
 ``target_scale="filtered"`` does, then by the global target scale), takes each day's mean over the assets
-(the market direction), divides it by its standard deviation and compares quantiles, expected shortfalls
-and the kurtosis: the data over every training window, the model over ``--origins`` training dates drawn
+(the market direction), and compares its standard deviation and, in units of it, quantiles, expected
+shortfalls and the kurtosis: the data over every training window, the model over ``--origins`` training dates drawn
 at random (``--n`` scenarios each; the same dates for every configuration). A model that thins the
 market's crash tail shows it here, on dates it was trained on, before any out-of-sample noise.
 
 The models are ``quality.py``'s validation-years models (sp500, trained through 2016, seed ``--seed``),
 taken from its cache (or fitted and cached): the default preset's (``market_tails="none"``), and one more
 per ``-o``; ``-o market_tails=tukey_hh`` gives the model with :class:`finscore.tails.MarketTails` (item 23
-of ``benchmarks/quality.md``).
+of ``benchmarks/quality.md``), ``-o market_tails=matched`` the one with :class:`finscore.tails.MarketMatch`
+(item 25).
 
 Usage::
 
-    python benchmarks/market_tails.py -o market_tails=tukey_hh
+    python benchmarks/market_tails.py -o market_tails=tukey_hh -o market_tails=matched
 
 Writes benchmarks/results/market_tails_<data>.md (the command, machine and date; one row for the data and
 one per configuration).
@@ -46,9 +47,11 @@ def market_direction(gen, s2: np.ndarray, windows: np.ndarray) -> np.ndarray:
 
 
 def tail_row(m: np.ndarray) -> dict[str, float]:
-    """Left-tail quantiles and expected shortfalls, the right 99.9% quantile and the kurtosis of ``m / sd(m)``."""
+    """The standard deviation of ``m``, then the left-tail quantiles and expected shortfalls, the right 99.9%
+    quantile and the kurtosis of ``m / sd(m)``."""
     v = (m / m.std()).ravel()
-    row = {f"q {100 * a:g}%": float(np.quantile(v, a)) for a in LEVELS}
+    row = {"sd": float(m.std())}
+    row.update({f"q {100 * a:g}%": float(np.quantile(v, a)) for a in LEVELS})
     row.update({f"ES {100 * a:g}%": float(v[v <= np.quantile(v, a)].mean()) for a in (0.01, 0.05)})
     row["q 99.9%"] = float(np.quantile(v, 0.999))
     row["kurtosis"] = float(np.mean(v**4) / np.mean(v**2) ** 2)
@@ -91,8 +94,9 @@ def main(argv=None) -> int:
                    argv if argv is not None else sys.argv[1:])
     note = (f"Models: quality.py's validation-years models (trained through {TRAIN_END}), seed {args.seed}; "
             f"{args.n} scenarios at each of {args.origins} training dates drawn at random; the data: all "
-            f"{len(starts)} training windows. Values in standard deviations of the daily equal-weight mean "
-            "of the GJR innovations (Gaussian: q 0.1% -3.09, q 1% -2.33, ES 1% -2.67, kurtosis 3).")
+            f"{len(starts)} training windows. Column sd: the standard deviation of the daily equal-weight mean "
+            "of the GJR innovations (divided by the global target scale); the other columns in units of it "
+            "(Gaussian: q 0.1% -3.09, q 1% -2.33, ES 1% -2.67, kurtosis 3).")
     lines += [note, "", md_table(table, "{:.3f}"), ""]
     publish(lines, f"market_tails_{args.data}.md")
     return 0

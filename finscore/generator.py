@@ -26,9 +26,10 @@ from finscore.errors import CheckpointError, DataError, NumericalError
 from finscore.presets import ScoreConfig, resolve_config
 from finscore.protocol import BaseGenerator, _check_n_horizon
 from finscore.scenarios import Scenarios
-from finscore.tails import MarketTails, TukeyH
+from finscore.tails import MarketMatch, MarketTails, TukeyH
 
 CHECKPOINT_FORMAT = "finscore.ScoreGenerator/1"
+MATCH_DATES, MATCH_PER_DATE = 100, 100  # market_tails="matched*": training dates sampled, scenarios per date
 
 
 class ScoreGenerator(BaseGenerator):
@@ -59,7 +60,10 @@ class ScoreGenerator(BaseGenerator):
     ``target_tails="tukey_h"`` or ``"tukey_hh"``: the :class:`~finscore.tails.TukeyH` transform of the scaled
     targets, one tail parameter per asset or one per asset and side; else None),
     corr_ (with ``target_corr="equicorr"``: the :class:`~finscore.correlation.EquiCorrelation` map; else None),
-    market_ (with ``market_tails="tukey_hh"``: the :class:`~finscore.tails.MarketTails` map; else None).
+    market_ (with ``market_tails="tukey_hh"``: the :class:`~finscore.tails.MarketTails` map; else None),
+    market_match_ (with ``market_tails="matched"`` or ``"matched_tails"``: the
+    :class:`~finscore.tails.MarketMatch` map, fitted after training on the model's own samples at
+    ``MATCH_DATES`` training dates; else None).
 
     With ``target_scale="filtered"`` (the default) the scaled targets are GJR innovations: day h of a window is
     divided by the GJR volatility filtered through the context and the window's own days before h
@@ -124,6 +128,9 @@ class ScoreGenerator(BaseGenerator):
                                           progress=self.progress)
         self.loss_per_sigma_ = _loss_per_sigma(self.model_, val if val is not None else train, cfg.sigma_min,
                                                self.sigma_max_)
+        self.market_match_ = None
+        if cfg.market_tails in ("matched", "matched_tails") and values.shape[1] > 1:
+            self.market_match_ = self._fit_market_match(ctx[:n_train], x[:n_train])
         self.fingerprint_ = data_fingerprint(returns)
         self.fit_start_ = returns.index[0]
 
@@ -161,6 +168,20 @@ class ScoreGenerator(BaseGenerator):
         if getattr(self, "market_", None) is not None:
             x = self.market_.to_model(x)
         return x
+
+    def _fit_market_match(self, ctx: np.ndarray, x: np.ndarray) -> MarketMatch:
+        """:class:`~finscore.tails.MarketMatch` of the trained model: its model-space samples (``MATCH_PER_DATE``
+        each) at ``MATCH_DATES`` training contexts drawn at random from ``ctx`` (N, L, d), against the
+        training targets ``x`` (N, H, d) in model space. Sampled with the config's sampling plan."""
+        from finscore.model import generate
+
+        rng = np.random.default_rng([self.seed, 25])  # its own stream: the training draws are untouched
+        pick = np.sort(rng.choice(len(ctx), size=min(MATCH_DATES, len(ctx)), replace=False))
+        hist = np.repeat(ctx[pick], MATCH_PER_DATE, axis=0)
+        cond, acond = self.cond_stats_.apply(*self._state(hist)[:2])
+        y, _ = generate(self.model_, self._plan(), cond, acond, np.ones((len(hist), 1, hist.shape[2])),
+                        self.config_.horizon, rng, group_size=MATCH_PER_DATE, device=self.device)
+        return MarketMatch.fit(y, x, body="model" if self.config_.market_tails == "matched_tails" else "data")
 
     def _state(self, ctx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(cond (N, C), asset_cond (N, d, Ca), target scale (N, H, d) or (N, 1, d)) of contexts (N, L, d)."""
@@ -253,6 +274,7 @@ class ScoreGenerator(BaseGenerator):
         hist = np.stack([c.to_numpy(np.float64)[-L:] for c in ctxs])  # (m, L, d)
         hist = np.repeat(hist, n, axis=0)  # (m * n, L, d): each scenario carries its own context
         tails, corr, market = self.tails_, getattr(self, "corr_", None), getattr(self, "market_", None)
+        match = getattr(self, "market_match_", None)
         filtered = cfg.target_scale == "filtered"
         vol = self._gjr()[0] if filtered else None
 
@@ -262,6 +284,8 @@ class ScoreGenerator(BaseGenerator):
         def to_plain(y, state):  # model space -> daily log returns; state: first-day variances (B, d) or target
             # scales (B, 1 or H, d); with corr, the pair (that, forecast correlation (B,))
             y = scale_window_mean(y, cfg.horizon_spread)
+            if match is not None:
+                y = match.from_model(y)
             if market is not None:
                 y = market.from_model(y)
             if corr is not None:
@@ -314,6 +338,7 @@ class ScoreGenerator(BaseGenerator):
             "tails": None if getattr(self, "tails_", None) is None else self.tails_.to_dict(),
             "corr": None if getattr(self, "corr_", None) is None else self.corr_.to_dict(),
             "market": None if getattr(self, "market_", None) is None else self.market_.to_dict(),
+            "market_match": None if getattr(self, "market_match_", None) is None else self.market_match_.to_dict(),
             "cond_stats": self.cond_stats_.to_dict(), "fingerprint": self.fingerprint_,
             "loss_per_sigma": self.loss_per_sigma_,
             "n_cond": self.cond_stats_.n_cond, "n_asset_cond": self.cond_stats_.n_asset_cond,
@@ -346,6 +371,8 @@ class ScoreGenerator(BaseGenerator):
             gen.tails_ = None if meta.get("tails") is None else TukeyH.from_dict(meta["tails"])
             gen.corr_ = None if meta.get("corr") is None else EquiCorrelation.from_dict(meta["corr"])
             gen.market_ = None if meta.get("market") is None else MarketTails.from_dict(meta["market"])
+            match = meta.get("market_match")
+            gen.market_match_ = None if match is None else MarketMatch.from_dict(match)
             gen.cond_stats_ = _Standardizer.from_dict(meta["cond_stats"])
             gen.fingerprint_ = meta["fingerprint"]
             gen.loss_per_sigma_ = meta.get("loss_per_sigma")

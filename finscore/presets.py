@@ -54,10 +54,12 @@ class ScoreConfig:
     # "tukey_hh" fits one tail parameter per asset and side (skewed margins; benchmarks/quality.md, item 24);
     # "none" diffuses the scaled targets themselves (the default before item 14)
     target_tails: str = "tukey_h"
-    # "tukey_hh": the daily cross-sectional mean of the model-space windows (the equal-weight direction, after
-    # the correlation map) gets Gaussianized tails through a two-sided Tukey hh fitted on the training windows
-    # (finscore.tails.MarketTails); "none": the network carries them. Level on the selection folds and worse on
-    # 2019-2022, so not the default (benchmarks/quality.md, item 23)
+    # the daily cross-sectional mean of the model-space windows (the equal-weight, "market" direction, after the
+    # correlation map). "none": the network's own. "tukey_hh": the training windows' mean gets Gaussianized
+    # tails before training (finscore.tails.MarketTails; benchmarks/quality.md, item 23). "matched": training
+    # unchanged; after it the model samples its own windows at training dates, and the law of their daily mean
+    # is mapped onto the training windows' by two two-sided Tukey hh fits (finscore.tails.MarketMatch; item
+    # 25); "matched_tails" takes only the data's tail parameters. None of the three is kept (items 23, 25)
     market_tails: str = "none"
     # "forecast": target day h is divided by the volatility forecast at the window's origin (state.vol_model);
     # "filtered": by the GJR volatility filtered through the window's own earlier days, so the diffusion

@@ -14,7 +14,8 @@ and a sampled ``g`` maps back through ``T``. ``h_i = 0`` is the identity up to `
 
 ``TukeyH.fit(z, two_sided=True)`` fits Tukey's hh variant (Morgenthaler & Tukey 2000): ``h`` for
 ``g > 0`` and ``h_left`` for ``g < 0``, for skewed tails such as a market's (crashes are larger than
-rallies). :class:`MarketTails` applies it to the cross-sectional mean of the model-space windows.
+rallies). :class:`MarketTails` applies it to the cross-sectional mean of the model-space windows before
+training; :class:`MarketMatch` maps the trained model's sampled mean onto the data's after training.
 
 Beyond the largest ``|g|`` of the training data (``g_max``, per asset) ``T`` continues linearly with
 its slope there, so a sampler's stray ``g`` cannot turn into an astronomically large return: the tails
@@ -31,7 +32,7 @@ import torch
 from scipy import optimize
 
 TAIL_MODELS = ("none", "tukey_h", "tukey_hh")  # "tukey_hh": two-sided, one h per tail
-MARKET_TAILS = ("none", "tukey_hh")
+MARKET_TAILS = ("none", "tukey_hh", "matched", "matched_tails")  # "matched*": MarketMatch, fitted after training
 _MAX_FIT = 50_000  # values per asset used by the maximum-likelihood fit (a strided subsample beyond)
 
 
@@ -107,16 +108,25 @@ class TukeyH:
         return cls(loc, scale, h, np.maximum(np.abs(g).max(axis=0), 1.0), h_left)
 
     # ------------------------------------------------------------ transform
-    def to_gaussian(self, z: np.ndarray) -> np.ndarray:
-        """``g = T^{-1}(z)`` (..., d), numpy: the inverse used on training targets (Lambert W)."""
+    def to_gaussian(self, z):
+        """``g = T^{-1}(z)`` (..., d) by Lambert W: numpy (the inverse used on training targets), or a torch
+        tensor (differentiable, keeps the device; equal to the numpy result to rounding)."""
+        if isinstance(z, torch.Tensor):
+            return self._to_gaussian_torch(z)
         z = np.asarray(z, dtype=np.float64)
         u = (z - self.loc) / self.scale
         g = _lambert_inverse(u, np.where(u < 0, self.h_left, self.h))
-        # beyond g_max T is linear: invert that piece too
-        z_edge, slope = _tukey(self.g_max, self.h), _tukey_slope(self.g_max, self.h)
-        z_left, slope_left = _tukey(self.g_max, self.h_left), _tukey_slope(self.g_max, self.h_left)
-        out = np.where(u > z_edge, self.g_max + (u - z_edge) / slope, g)
-        return np.where(u < -z_left, -self.g_max + (u + z_left) / slope_left, out)
+        return _linear_beyond(u, g, self.g_max, self.h, self.h_left)
+
+    def _to_gaussian_torch(self, z: torch.Tensor) -> torch.Tensor:
+        h, hl = _as_columns(self.h, z), _as_columns(self.h_left, z)
+        u = (z - _as_columns(self.loc, z)) / _as_columns(self.scale, z)
+        x = torch.where(u < 0, hl, h) * u * u
+        with torch.no_grad():  # Lambert W by Halley's iteration in float64 (numpy), then one Newton step in torch
+            w0 = torch.as_tensor(_lambertw(x.detach().double().cpu().numpy()), device=z.device).to(z.dtype)
+        w = w0 - (w0 * torch.exp(w0) - x) / (torch.exp(w0) * (w0 + 1))  # the value w0, the slope dW/dx
+        g = u * torch.exp(-w / 2)  # g exp(h g^2 / 2) = u  <=>  g = u exp(-W(h u^2) / 2)
+        return _linear_beyond(u, g, _as_columns(self.g_max, z), h, hl)
 
     def from_gaussian(self, g):
         """``z = T(g)`` (..., d) for a numpy array or a torch tensor (differentiable; keeps the device)."""
@@ -136,6 +146,16 @@ class TukeyH:
     def from_dict(cls, d: dict[str, Any]) -> TukeyH:
         """Inverse of :meth:`to_dict`; dicts written before ``h_left`` existed give the symmetric transform."""
         return cls(**{k: np.asarray(d[k], dtype=np.float64) for k in cls._FIELDS if d.get(k) is not None})
+
+
+def _linear_beyond(u, g, g_max, h, h_left):
+    """``g`` (the inverse of the Tukey part) with the inverse of ``T``'s linear pieces beyond ``+-g_max``
+    where ``u`` (standardized values) lies beyond them; numpy or torch."""
+    xp = torch if isinstance(u, torch.Tensor) else np
+    z_edge, slope = _tukey(g_max, h), _tukey_slope(g_max, h)
+    z_left, slope_left = _tukey(g_max, h_left), _tukey_slope(g_max, h_left)
+    out = xp.where(u > z_edge, g_max + (u - z_edge) / slope, g)
+    return xp.where(u < -z_left, -g_max + (u + z_left) / slope_left, out)
 
 
 def _tukey(g, h):
@@ -245,3 +265,59 @@ class MarketTails:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MarketTails:
         return cls(TukeyH.from_dict(d))
+
+
+@dataclass(frozen=True, eq=False)
+class MarketMatch:
+    """The sampled market direction mapped onto the data's (``market_tails="matched"``).
+
+    :class:`MarketTails` retrains the network on windows whose market direction was Gaussianized, and the
+    network then does not return a Gaussian direction (its scenarios overshoot the data's crash tail;
+    ``benchmarks/quality.md``, items 23 and 25). This map leaves training alone and corrects what the trained
+    network does: after fitting, the model samples its own windows at training dates, and a two-sided Tukey
+    hh law ``S`` is fitted to the daily means over the assets of those model-space samples, and another,
+    ``D``, to the training windows' means. A sampled day's mean ``m`` becomes ``D(S^{-1}(m))``, which has the
+    law ``D`` when ``m`` has the law ``S`` (location, scale, skew and both tails); each asset's deviation
+    from the mean is kept. With ``S = D`` the map is the identity. ``fit(..., body="model")``
+    (``market_tails="matched_tails"``) keeps the model's location and scale in ``D`` and takes only the
+    data's two tail parameters: the tails' shape is corrected and the body left as the network made it.
+    Both are options, off by default: the map gained on the 2008-2009 selection fold, was level on 2017-2018
+    and made the 2019-2022 forecasts worse; the tails-only variant was worse on 2017-2018 (item 25).
+
+    Attributes
+    ----------
+    source : TukeyH of one column (two-sided), fitted on the model's sampled means.
+    target : TukeyH of one column (two-sided), fitted on the training windows' means.
+    """
+
+    source: TukeyH
+    target: TukeyH
+
+    @classmethod
+    def fit(cls, samples: np.ndarray, data: np.ndarray, body: str = "data") -> MarketMatch:
+        """Fit on model-space windows: the model's ``samples`` (M, H, d) and the training ``data`` (N, H, d);
+        ``body`` "data" (the whole law) or "model" (the data's tail parameters on the samples' body)."""
+        if body not in ("data", "model"):
+            raise ValueError(f'MarketMatch.fit: body must be "data" or "model", got {body!r}')
+        laws = []
+        for name, x in (("samples", samples), ("data", data)):
+            x = np.asarray(x, dtype=np.float64)
+            if x.ndim != 3 or x.shape[2] < 2:
+                raise ValueError(f"MarketMatch.fit needs {name} of shape (N, H, d) with d >= 2, got {x.shape}")
+            laws.append(TukeyH.fit(x.mean(axis=2)[..., None], two_sided=True))
+        source, target = laws
+        if body == "model":
+            target = TukeyH(source.loc, source.scale, target.h, target.g_max, target.h_left)
+        return cls(source, target)
+
+    def from_model(self, y: Any) -> Any:
+        """Sampled model-space windows (B, H, d) with their daily means mapped; numpy or torch (differentiable)."""
+        m = y.sum(-1)[..., None] / y.shape[-1]  # (B, H, 1)
+        return y + (self.target.from_gaussian(self.source.to_gaussian(m)) - m)
+
+    def to_dict(self) -> dict[str, dict[str, list[float]]]:
+        return {"source": self.source.to_dict(), "target": self.target.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MarketMatch:
+        return cls(TukeyH.from_dict(d["source"]), TukeyH.from_dict(d["target"]))

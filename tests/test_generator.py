@@ -353,6 +353,64 @@ def test_market_tails_are_fitted_on_the_training_windows_and_undone_first(sp500_
         ScoreGenerator(preset="tiny", market_tails="tukey_h")
 
 
+@pytest.mark.parametrize("market_tails", ["matched", "matched_tails"])
+def test_market_match_is_fitted_on_the_models_own_samples_and_applied_first(sp500_returns, tmp_path, monkeypatch,
+                                                                             market_tails):
+    import finscore.model
+    from finscore.generator import MATCH_DATES, MATCH_PER_DATE
+    from finscore.tails import MarketMatch, TukeyH
+
+    returns = sp500_returns.loc["2007-01-01":"2012-12-31"].iloc[:, :4]
+    real_generate = finscore.model.generate
+    seen = {}
+
+    def recording(*a, **k):  # the fit's own sampling: keep what the network returned
+        out = real_generate(*a, **k)
+        seen["y"] = out[0]
+        return out
+
+    monkeypatch.setattr(finscore.model, "generate", recording)
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", market_tails=market_tails, progress=False).fit(returns)
+    monkeypatch.undo()
+    assert isinstance(g.market_match_, MarketMatch) and g.market_ is None
+    assert seen["y"].shape == (MATCH_DATES * MATCH_PER_DATE, 10, 4)
+    # the source law is the one of the network's sampled means, the target the training windows' (in model space,
+    # where the network's targets live: without any market map, as the training used)
+    source = TukeyH.fit(seen["y"].mean(axis=2)[..., None], two_sided=True)
+    np.testing.assert_allclose(g.market_match_.source.scale, source.scale, rtol=1e-5)
+    v = returns.to_numpy()
+    n_windows = len(v) - 60 - 10 + 1
+    n_val = round(g.config_.val_fraction * n_windows)
+    n_train = n_windows - n_val - 10
+    ctx = np.stack([v[i:i + 60] for i in range(n_train)])
+    tgt = np.stack([v[i + 60:i + 70] for i in range(n_train)])
+    target = TukeyH.fit(g._targets(ctx, tgt).mean(axis=2)[..., None], two_sided=True)
+    fitted = g.market_match_.target  # the same fits to within the optimizer's tolerance (xatol 1e-6)
+    np.testing.assert_allclose(fitted.h_left, target.h_left, rtol=1e-5)
+    body = source if market_tails == "matched_tails" else target  # "matched_tails": the model's body
+    np.testing.assert_allclose([fitted.loc, fitted.scale], [body.loc, body.scale], rtol=1e-5)
+    assert fitted.h_left[0] > fitted.h[0]  # 2008's crashes
+    # with the network's window fixed, a scenario is that window through the map, then the other maps
+    x = np.random.default_rng(0).standard_normal((3, 10, 4))
+    c = returns.loc[:"2008-11-28"].iloc[-60:]
+
+    def scenarios(window):
+        monkeypatch.setattr(finscore.model, "generate", lambda *a, **k: (window.copy(), {"nfe": 0}))
+        out = g.sample(3, context=c, seed=0).values
+        monkeypatch.undo()
+        return out
+
+    match = g.market_match_
+    g.market_match_ = None
+    plain = scenarios(match.from_model(x))
+    g.market_match_ = match
+    np.testing.assert_allclose(scenarios(x), plain, rtol=1e-12)
+    assert np.abs(match.from_model(x) - x).max() > 0.01
+    back = _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path)  # guidance sees the map
+    assert back.config_.market_tails == market_tails
+    assert np.array_equal(back.market_match_.source.h_left, match.source.h_left)
+
+
 def test_checkpoint_configs_from_before_asset_loadings_load_without_descriptors():
     from finscore.presets import PRESETS, ScoreConfig
 

@@ -317,8 +317,17 @@ def test_equicorr_map_is_fitted_on_the_training_windows_and_applied_before_the_r
             ScoreGenerator(preset="tiny", corr_decay=bad)
 
 
-def test_market_tails_are_fitted_on_the_training_windows_and_undone_first(sp500_returns, tmp_path, monkeypatch):
+def _scenarios_of(g, window, context, monkeypatch):
+    """Scenarios of ``g`` after ``context`` when the network returns ``window`` (n, H, d) for the n draws."""
     import finscore.model
+
+    monkeypatch.setattr(finscore.model, "generate", lambda *a, **k: (window.copy(), {"nfe": 0}))
+    out = g.sample(len(window), context=context, seed=0).values
+    monkeypatch.undo()
+    return out
+
+
+def test_market_tails_are_fitted_on_the_training_windows_and_undone_first(sp500_returns, tmp_path, monkeypatch):
     from finscore.tails import MarketTails
 
     returns = sp500_returns.loc["2007-01-01":"2012-12-31"].iloc[:, :4]
@@ -336,15 +345,9 @@ def test_market_tails_are_fitted_on_the_training_windows_and_undone_first(sp500_
     x = np.random.default_rng(0).standard_normal((3, 10, 4))
     c = returns.loc[:"2008-11-28"].iloc[-60:]
 
-    def scenarios(window):
-        monkeypatch.setattr(finscore.model, "generate", lambda *a, **k: (window.copy(), {"nfe": 0}))
-        out = g.sample(3, context=c, seed=0).values
-        monkeypatch.undo()
-        return out
-
-    plain = scenarios(market.from_model(x))
+    plain = _scenarios_of(g, market.from_model(x), c, monkeypatch)
     g.market_ = market
-    np.testing.assert_allclose(scenarios(x), plain, rtol=1e-12)
+    np.testing.assert_allclose(_scenarios_of(g, x, c, monkeypatch), plain, rtol=1e-12)
     assert np.abs(market.from_model(x) - x).max() > 0.01  # and that inverse is not the identity on it
     back = _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path)  # guidance sees the market map
     assert back.config_.market_tails == "tukey_hh"
@@ -394,17 +397,11 @@ def test_market_match_is_fitted_on_the_models_own_samples_and_applied_first(sp50
     x = np.random.default_rng(0).standard_normal((3, 10, 4))
     c = returns.loc[:"2008-11-28"].iloc[-60:]
 
-    def scenarios(window):
-        monkeypatch.setattr(finscore.model, "generate", lambda *a, **k: (window.copy(), {"nfe": 0}))
-        out = g.sample(3, context=c, seed=0).values
-        monkeypatch.undo()
-        return out
-
     match = g.market_match_
     g.market_match_ = None
-    plain = scenarios(match.from_model(x))
+    plain = _scenarios_of(g, match.from_model(x), c, monkeypatch)
     g.market_match_ = match
-    np.testing.assert_allclose(scenarios(x), plain, rtol=1e-12)
+    np.testing.assert_allclose(_scenarios_of(g, x, c, monkeypatch), plain, rtol=1e-12)
     assert np.abs(match.from_model(x) - x).max() > 0.01
     back = _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path)  # guidance sees the map
     assert back.config_.market_tails == market_tails

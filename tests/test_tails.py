@@ -253,8 +253,8 @@ def test_market_match_gives_the_sampled_mean_the_datas_law_and_keeps_the_deviati
     assert shape.target.h_left == mm.target.h_left and shape.target.h == mm.target.h
     m_shape, m_in = shape.from_model(samples).mean(axis=2).ravel(), samples.mean(axis=2).ravel()
     iqr = [np.subtract(*np.quantile(v, [0.75, 0.25])) for v in (m_shape, m_in, m_data)]
-    q = stats.norm.ppf(0.75)
-    grow = (np.exp(mm.target.h[0] * q**2 / 2) + np.exp(mm.target.h_left[0] * q**2 / 2)) / 2
+    q75 = stats.norm.ppf(0.75)
+    grow = (np.exp(mm.target.h[0] * q75**2 / 2) + np.exp(mm.target.h_left[0] * q75**2 / 2)) / 2
     assert abs(iqr[0] / iqr[1] / grow - 1) < 0.01 and iqr[2] / iqr[1] > 1.2
     # the crash tail in units of the body: (median - q 1%) / IQR is the target law's, computed in closed form
     # from g = Phi^{-1}(p); tolerance 4 standard errors of the sample 1% quantile, sqrt(p (1 - p) / n) / f,

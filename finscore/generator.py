@@ -128,9 +128,10 @@ class ScoreGenerator(BaseGenerator):
                                           progress=self.progress)
         self.loss_per_sigma_ = _loss_per_sigma(self.model_, val if val is not None else train, cfg.sigma_min,
                                                self.sigma_max_)
+        body = {"matched": "data", "matched_tails": "model"}.get(cfg.market_tails)
         self.market_match_ = None
-        if cfg.market_tails in ("matched", "matched_tails") and values.shape[1] > 1:
-            self.market_match_ = self._fit_market_match(ctx[:n_train], x[:n_train])
+        if body is not None and values.shape[1] > 1:
+            self.market_match_ = self._fit_market_match(ctx[:n_train], x[:n_train], body)
         self.fingerprint_ = data_fingerprint(returns)
         self.fit_start_ = returns.index[0]
 
@@ -169,19 +170,20 @@ class ScoreGenerator(BaseGenerator):
             x = self.market_.to_model(x)
         return x
 
-    def _fit_market_match(self, ctx: np.ndarray, x: np.ndarray) -> MarketMatch:
-        """:class:`~finscore.tails.MarketMatch` of the trained model: its model-space samples (``MATCH_PER_DATE``
-        each) at ``MATCH_DATES`` training contexts drawn at random from ``ctx`` (N, L, d), against the
-        training targets ``x`` (N, H, d) in model space. Sampled with the config's sampling plan."""
+    def _fit_market_match(self, ctx: np.ndarray, x: np.ndarray, body: str) -> MarketMatch:
+        """:class:`~finscore.tails.MarketMatch` (``body`` as in its ``fit``) of the trained model: its model-space
+        samples (``MATCH_PER_DATE`` each) at ``MATCH_DATES`` training contexts drawn at random from ``ctx``
+        (N, L, d), against the training targets ``x`` (N, H, d) in model space. Sampled with the config's
+        sampling plan."""
         from finscore.model import generate
 
         rng = np.random.default_rng([self.seed, 25])  # its own stream: the training draws are untouched
         pick = np.sort(rng.choice(len(ctx), size=min(MATCH_DATES, len(ctx)), replace=False))
-        hist = np.repeat(ctx[pick], MATCH_PER_DATE, axis=0)
-        cond, acond = self.cond_stats_.apply(*self._state(hist)[:2])
-        y, _ = generate(self.model_, self._plan(), cond, acond, np.ones((len(hist), 1, hist.shape[2])),
+        cond, acond = self.cond_stats_.apply(*self._state(ctx[pick])[:2])  # once per date, then one row per draw
+        cond, acond = np.repeat(cond, MATCH_PER_DATE, axis=0), np.repeat(acond, MATCH_PER_DATE, axis=0)
+        y, _ = generate(self.model_, self._plan(), cond, acond, np.ones((len(cond), 1, ctx.shape[2])),
                         self.config_.horizon, rng, group_size=MATCH_PER_DATE, device=self.device)
-        return MarketMatch.fit(y, x, body="model" if self.config_.market_tails == "matched_tails" else "data")
+        return MarketMatch.fit(y, x, body=body)
 
     def _state(self, ctx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(cond (N, C), asset_cond (N, d, Ca), target scale (N, H, d) or (N, 1, d)) of contexts (N, L, d)."""

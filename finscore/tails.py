@@ -122,8 +122,8 @@ class TukeyH:
         h, hl = _as_columns(self.h, z), _as_columns(self.h_left, z)
         u = (z - _as_columns(self.loc, z)) / _as_columns(self.scale, z)
         x = torch.where(u < 0, hl, h) * u * u
-        with torch.no_grad():  # Lambert W by Halley's iteration in float64 (numpy), then one Newton step in torch
-            w0 = torch.as_tensor(_lambertw(x.detach().double().cpu().numpy()), device=z.device).to(z.dtype)
+        with torch.no_grad():  # Lambert W by Halley's iteration in float64 on x's device, then one Newton step
+            w0 = _lambertw(x.detach().double()).to(z.dtype)
         w = w0 - (w0 * torch.exp(w0) - x) / (torch.exp(w0) * (w0 + 1))  # the value w0, the slope dW/dx
         g = u * torch.exp(-w / 2)  # g exp(h g^2 / 2) = u  <=>  g = u exp(-W(h u^2) / 2)
         return _linear_beyond(u, g, _as_columns(self.g_max, z), h, hl)
@@ -178,17 +178,19 @@ def _lambert_inverse(u: np.ndarray, h: np.ndarray) -> np.ndarray:
     return out
 
 
-def _lambertw(x: np.ndarray) -> np.ndarray:
-    """Principal branch of Lambert W for ``x >= 0`` by Halley's iteration (to machine precision)."""
-    w = np.log1p(x)
+def _lambertw(x):
+    """Principal branch of Lambert W for ``x >= 0`` by Halley's iteration (to machine precision); a numpy
+    array or a torch tensor (float64 for full precision; no gradient: see ``TukeyH._to_gaussian_torch``)."""
+    xp = torch if isinstance(x, torch.Tensor) else np
+    w = xp.log1p(x)
     big = x > 3
-    w[big] -= np.log(w[big])  # log x - log log x start for large x
+    w = xp.where(big, w - xp.log(xp.where(big, w, 1.0)), w)  # log x - log log x start for large x
     for _ in range(20):
-        ew = np.exp(w)
+        ew = xp.exp(w)
         f = w * ew - x
         step = f / (ew * (w + 1) - (w + 2) * f / (2 * w + 2))
         w = w - step
-        if np.all(np.abs(step) <= 1e-14 * (1 + np.abs(w))):
+        if bool((xp.abs(step) <= 1e-14 * (1 + xp.abs(w))).all()):
             break
     return w
 
@@ -239,25 +241,17 @@ class MarketTails:
     @classmethod
     def fit(cls, x: np.ndarray) -> MarketTails:
         """Fit on model-space training windows ``x`` (N, H, d)."""
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 3:
-            raise ValueError(f"MarketTails.fit needs windows of shape (N, H, d), got {x.shape}")
-        return cls(TukeyH.fit(x.mean(axis=2)[..., None], two_sided=True))
-
-    def _shift(self, y: Any, gaussian: bool) -> Any:
-        m = y.sum(-1)[..., None] / y.shape[-1]  # (B, H, 1); numpy or torch
-        t = self.tail
-        loc, s = _as_columns(t.loc, m), _as_columns(t.scale, m)
-        new = loc + s * t.to_gaussian(m) if gaussian else t.from_gaussian((m - loc) / s)
-        return y + (new - m)
+        return cls(_mean_law(x, "MarketTails.fit", "windows", min_assets=1))
 
     def to_model(self, x: np.ndarray) -> np.ndarray:
         """Windows (B, H, d) with their daily means' tails Gaussianized (numpy)."""
-        return self._shift(np.asarray(x, dtype=np.float64), gaussian=True)
+        t = self.tail
+        return _map_daily_mean(np.asarray(x, dtype=np.float64), lambda m: t.loc + t.scale * t.to_gaussian(m))
 
     def from_model(self, y: Any) -> Any:
         """Inverse of :meth:`to_model` (B, H, d); numpy or torch (differentiable)."""
-        return self._shift(y, gaussian=False)
+        t = self.tail
+        return _map_daily_mean(y, lambda m: t.from_gaussian((m - _as_columns(t.loc, m)) / _as_columns(t.scale, m)))
 
     def to_dict(self) -> dict[str, list[float]]:
         return self.tail.to_dict()
@@ -299,21 +293,15 @@ class MarketMatch:
         ``body`` "data" (the whole law) or "model" (the data's tail parameters on the samples' body)."""
         if body not in ("data", "model"):
             raise ValueError(f'MarketMatch.fit: body must be "data" or "model", got {body!r}')
-        laws = []
-        for name, x in (("samples", samples), ("data", data)):
-            x = np.asarray(x, dtype=np.float64)
-            if x.ndim != 3 or x.shape[2] < 2:
-                raise ValueError(f"MarketMatch.fit needs {name} of shape (N, H, d) with d >= 2, got {x.shape}")
-            laws.append(TukeyH.fit(x.mean(axis=2)[..., None], two_sided=True))
-        source, target = laws
+        source, target = (_mean_law(x, "MarketMatch.fit", name, min_assets=2)
+                          for name, x in (("samples", samples), ("data", data)))
         if body == "model":
             target = TukeyH(source.loc, source.scale, target.h, target.g_max, target.h_left)
         return cls(source, target)
 
     def from_model(self, y: Any) -> Any:
         """Sampled model-space windows (B, H, d) with their daily means mapped; numpy or torch (differentiable)."""
-        m = y.sum(-1)[..., None] / y.shape[-1]  # (B, H, 1)
-        return y + (self.target.from_gaussian(self.source.to_gaussian(m)) - m)
+        return _map_daily_mean(y, lambda m: self.target.from_gaussian(self.source.to_gaussian(m)))
 
     def to_dict(self) -> dict[str, dict[str, list[float]]]:
         return {"source": self.source.to_dict(), "target": self.target.to_dict()}
@@ -321,3 +309,19 @@ class MarketMatch:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MarketMatch:
         return cls(TukeyH.from_dict(d["source"]), TukeyH.from_dict(d["target"]))
+
+
+def _mean_law(x: np.ndarray, who: str, name: str, min_assets: int) -> TukeyH:
+    """Two-sided Tukey hh law (one column) of the daily means over the assets of windows ``x`` (N, H, d)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 3 or x.shape[2] < min_assets:
+        need = f" with d >= {min_assets}" if min_assets > 1 else ""
+        raise ValueError(f"{who} needs {name} of shape (N, H, d){need}, got {x.shape}")
+    return TukeyH.fit(x.mean(axis=2)[..., None], two_sided=True)
+
+
+def _map_daily_mean(y: Any, f) -> Any:
+    """Windows ``y`` (B, H, d) with each day's mean over the assets ``m`` (B, H, 1) replaced by ``f(m)`` and every
+    asset's deviation from it kept; numpy or torch."""
+    m = y.sum(-1)[..., None] / y.shape[-1]
+    return y + (f(m) - m)

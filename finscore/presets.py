@@ -101,8 +101,8 @@ class ScoreConfig:
     # whose law for two Gaussian branches has the geometric mean of their variances; "mixture": a share w of
     # each context's scenarios follows the conditional branch and the rest the unconditional one
     # (0 <= w <= 1; one evaluation per step, so sampling takes about half as long). Level with "blend" on
-    # the selection folds at 0.2 and 0.1, so not the default; on 2019-2022 its conditional share gives a few
-    # absurd crash-state draws (benchmarks/quality.md, items 18 and 30)
+    # the selection folds at 0.2 and 0.1, so not the default; on 2019-2022 it gives more absurd crash-state
+    # draws than the blend (benchmarks/quality.md, items 18 and 30)
     guidance_mode: str = "blend"
     # factor on each asset's mean over the window in the network's space, applied to every sample before it
     # is mapped back to returns (finscore.correlation.scale_window_mean): the spread of the window's sum is

@@ -360,6 +360,7 @@ def test_market_tails_are_fitted_on_the_training_windows_and_undone_first(sp500_
 def test_market_match_is_fitted_on_the_models_own_samples_and_applied_first(sp500_returns, tmp_path, monkeypatch,
                                                                              market_tails):
     import finscore.model
+    from finscore.data import make_windows
     from finscore.generator import MATCH_DATES, MATCH_PER_DATE
     from finscore.tails import MarketMatch, TukeyH
 
@@ -381,13 +382,9 @@ def test_market_match_is_fitted_on_the_models_own_samples_and_applied_first(sp50
     # where the network's targets live: without any market map, as the training used)
     source = TukeyH.fit(seen["y"].mean(axis=2)[..., None], two_sided=True)
     np.testing.assert_allclose(g.market_match_.source.scale, source.scale, rtol=1e-5)
-    v = returns.to_numpy()
-    n_windows = len(v) - 60 - 10 + 1
-    n_val = round(g.config_.val_fraction * n_windows)
-    n_train = n_windows - n_val - 10
-    ctx = np.stack([v[i:i + 60] for i in range(n_train)])
-    tgt = np.stack([v[i + 60:i + 70] for i in range(n_train)])
-    target = TukeyH.fit(g._targets(ctx, tgt).mean(axis=2)[..., None], two_sided=True)
+    w = make_windows(returns, context=60, horizon=10)
+    n_train = len(w.target) - round(g.config_.val_fraction * len(w.target)) - 10  # validation and a gap of H
+    target = TukeyH.fit(g._targets(w.context[:n_train], w.target[:n_train]).mean(axis=2)[..., None], two_sided=True)
     fitted = g.market_match_.target  # the same fits to within the optimizer's tolerance (xatol 1e-6)
     np.testing.assert_allclose(fitted.h_left, target.h_left, rtol=1e-5)
     body = source if market_tails == "matched_tails" else target  # "matched_tails": the model's body

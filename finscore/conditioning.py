@@ -142,7 +142,7 @@ def gjr_context_variance(ctx: np.ndarray, vol: GJRParams, uncond: np.ndarray) ->
     return s2
 
 
-def gjr_standardize(target: np.ndarray, s2: np.ndarray, vol: GJRParams) -> np.ndarray:
+def gjr_standardize(target: np.ndarray, s2: np.ndarray, vol: GJRParams, return_variance: bool = False):
     """GJR innovations of target windows: ``z_h = (r_h - mu) / sigma_h`` with ``sigma_h`` filtered through the
     window's own earlier days (the inverse of :meth:`GJRParams.simulate`).
 
@@ -151,35 +151,47 @@ def gjr_standardize(target: np.ndarray, s2: np.ndarray, vol: GJRParams) -> np.nd
     target : ndarray (N, H, d) of daily log returns after each context.
     s2 : ndarray (N, d), the variance of the first day (:func:`gjr_context_variance`).
     vol : per-asset GJR parameters.
+    return_variance : also return each day's variance ``sigma_h^2``.
 
     Returns
     -------
-    ndarray (N, H, d).
+    ndarray (N, H, d), or (innovations, variances), both (N, H, d).
     """
     target = np.asarray(target, dtype=np.float64)
-    out = np.empty_like(target)
+    out, var = np.empty_like(target), np.empty_like(target)
     s2 = np.asarray(s2, dtype=np.float64)
     for t in range(target.shape[1]):
         eps = target[:, t] - vol.mu
-        out[:, t] = eps / np.sqrt(np.maximum(s2, _EPS**2))
+        var[:, t] = np.maximum(s2, _EPS**2)
+        out[:, t] = eps / np.sqrt(var[:, t])
         s2 = vol.step(eps, s2)
-    return out
+    return (out, var) if return_variance else out
 
 
-def gjr_rebuild(z, s2, vol: GJRParams):
+def gjr_rebuild(z, s2, vol: GJRParams, marginal=None):
     """Daily log returns (N, H, d) from GJR innovations ``z`` (N, H, d) and first-day variances ``s2`` (N, d):
     the inverse of :func:`gjr_standardize`. numpy arrays, or torch tensors (differentiable, on their device).
+
+    ``marginal(z_t, s2_t)``, when given, maps each day's ``z[:, t]`` (N, d) to its innovations knowing that
+    day's variances (N, d) (e.g. tails that depend on the volatility state), inside the recursion.
     """
     if not isinstance(z, torch.Tensor):
-        return vol.simulate(np.asarray(z, dtype=np.float64), np.asarray(s2, dtype=np.float64))
-    tv = GJRParams(*(torch.as_tensor(np.asarray(getattr(vol, k), dtype=np.float64), dtype=z.dtype, device=z.device)
-                     for k in ("mu", "omega", "alpha", "gamma", "beta")))  # the same recursion on tensors
+        z, s2 = np.asarray(z, dtype=np.float64), np.asarray(s2, dtype=np.float64)
+        if marginal is None:
+            return vol.simulate(z, s2)
+        tv, sqrt, stack = vol, np.sqrt, lambda days: np.stack(days, axis=1)
+        s2 = np.broadcast_to(s2, (z.shape[0], z.shape[2])).astype(np.float64)
+    else:
+        tv = GJRParams(*(torch.as_tensor(np.asarray(getattr(vol, k), dtype=np.float64), dtype=z.dtype,
+                                         device=z.device) for k in ("mu", "omega", "alpha", "gamma", "beta")))
+        sqrt, stack = torch.sqrt, lambda days: torch.stack(days, dim=1)
     days = []
     for t in range(z.shape[1]):
-        eps = torch.sqrt(s2) * z[:, t]
+        zt = z[:, t] if marginal is None else marginal(z[:, t], s2)
+        eps = sqrt(s2) * zt
         days.append(tv.mu + eps)
         s2 = tv.step(eps, s2)
-    return torch.stack(days, dim=1)
+    return stack(days)
 
 
 def asset_loadings(returns: np.ndarray, k: int) -> np.ndarray:

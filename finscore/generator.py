@@ -58,7 +58,8 @@ class ScoreGenerator(BaseGenerator):
     fingerprint and fitted dates), vol_params_ (with ``state.vol_model="gjr"``: the per-asset GJR-GARCH
     parameters and unconditional variances fitted on the training rows; else None), tails_ (with
     ``target_tails="tukey_h"`` or ``"tukey_hh"``: the :class:`~finscore.tails.TukeyH` transform of the scaled
-    targets, one tail parameter per asset or one per asset and side; else None),
+    targets, one tail parameter per asset or one per asset and side, with ``tail_state="vol"`` varying with
+    each day's GJR volatility over its long-run level; else None),
     corr_ (with ``target_corr="equicorr"``: the :class:`~finscore.correlation.EquiCorrelation` map; else None),
     market_ (with ``market_tails="tukey_hh"``: the :class:`~finscore.tails.MarketTails` map; else None),
     market_match_ (with ``market_tails="matched"`` or ``"matched_tails"``: the
@@ -145,18 +146,22 @@ class ScoreGenerator(BaseGenerator):
         training windows; used by :meth:`_fit`).
         """
         cfg, fit = self.config_, fit_rows is not None
+        ratio = None
         if cfg.target_scale == "filtered":
-            x = gjr_standardize(tgt, self._first_variance(ctx), self._gjr()[0])
+            x, var = gjr_standardize(tgt, self._first_variance(ctx), self._gjr()[0], return_variance=True)
+            if cfg.tail_state == "vol":
+                ratio = self._vol_ratio(var)
         else:
             x = tgt / (self._state(ctx)[2] if scale is None else scale)
         if fit:
             self.scale_ = float(np.std(x[:fit_rows]))
         x = x / self.scale_
         if fit:
-            self.tails_ = (TukeyH.fit(x[:fit_rows], two_sided=cfg.target_tails == "tukey_hh")
+            self.tails_ = (TukeyH.fit(x[:fit_rows], two_sided=cfg.target_tails == "tukey_hh",
+                                      ratio=None if ratio is None else ratio[:fit_rows])
                            if cfg.target_tails != "none" else None)
         if self.tails_ is not None:
-            x = self.tails_.to_gaussian(x)
+            x = self.tails_.to_gaussian(x, ratio)
         if fit:
             self.corr_ = None
         if cfg.target_corr == "equicorr":
@@ -201,6 +206,13 @@ class ScoreGenerator(BaseGenerator):
         vp = getattr(self, "vol_params_", None)
         return None if vp is None else (GJRParams(*(np.asarray(vp[k]) for k in _GJR_FIELDS)), np.asarray(vp["uncond"]))
 
+    def _vol_ratio(self, var):
+        """Volatility state ``rho = sigma / sigma_uncond`` from GJR variances (..., d), numpy or torch."""
+        uncond = self._gjr()[1]
+        if isinstance(var, torch.Tensor):
+            return torch.sqrt(var / torch.as_tensor(uncond, dtype=var.dtype, device=var.device))
+        return np.sqrt(var / uncond)
+
     def _first_variance(self, ctx: np.ndarray) -> np.ndarray:
         """GJR variance (N, d) of the first day after each context (N, L, d)."""
         vol, uncond = self._gjr()
@@ -220,7 +232,7 @@ class ScoreGenerator(BaseGenerator):
         context : DataFrame (>= ``context`` rows, n_assets) of recent daily log returns; the last
             ``context`` rows are used. Default: the end of the training data.
         seed : int, numpy Generator or None.
-        sampler : "euler", "pc", "langevin" or "ode" (default: the config's).
+        sampler : "euler", "pc", "langevin", "ode" or "dpmpp_2m" (default: the config's).
         steps : number of noise levels (default: the config's ``sample_steps``).
         guidance : a :class:`~finscore.stress.VaRGuidance` for stress scenarios, or None.
         refine : None or "mala" / "ula": EBM refinement at the smallest noise level (energy models only).
@@ -293,6 +305,9 @@ class ScoreGenerator(BaseGenerator):
             if corr is not None:
                 state, rho = state
                 y = corr.from_model(y, rho)
+            if filtered and tails is not None and tails.state_dependent:  # tails follow each day's variance
+                return gjr_rebuild(y, state, vol,
+                                   marginal=lambda yt, s2: tails.from_gaussian(yt, self._vol_ratio(s2)) * self.scale_)
             if filtered:  # day by day through the GJR recursion
                 return gjr_rebuild(marginal(y) * self.scale_, state, vol)
             return state * marginal(y)

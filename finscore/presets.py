@@ -19,6 +19,7 @@ from finscore.tails import MARKET_TAILS, TAIL_MODELS
 TARGET_SCALES = ("forecast", "filtered")
 TARGET_CORRS = ("none", "equicorr")
 GUIDANCE_MODES = ("blend", "mixture")
+TAIL_STATES = ("none", "vol")
 # fields that change how a fitted model samples but not what it learns: a model fitted under one value
 # samples under any other (benchmarks reuse fitted models across them)
 SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "guidance_mode", "horizon_spread", "sample_batch")
@@ -30,6 +31,7 @@ SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "guidance_mode",
 LEGACY_VALUES: dict[str, Any] = {
     "asset_loadings": 0, "target_tails": "none", "target_scale": "forecast", "target_corr": "none",
     "guidance_mode": "blend", "horizon_spread": 1.0, "corr_decay": None, "market_tails": "none",
+    "tail_state": "none",
 }
 
 
@@ -54,6 +56,10 @@ class ScoreConfig:
     # "tukey_hh" fits one tail parameter per asset and side (skewed margins; benchmarks/quality.md, item 24);
     # "none" diffuses the scaled targets themselves (the default before item 14)
     target_tails: str = "tukey_h"
+    # "vol": the tail parameters of the GJR innovations vary with the day's volatility over its long-run level,
+    # h rho^(-kappa), kappa per asset fitted with them (needs target_scale="filtered"; finscore.tails;
+    # benchmarks/quality.md, item 31); "none": the same tails in every state
+    tail_state: str = "none"
     # the daily cross-sectional mean of the model-space windows (the equal-weight, "market" direction, after the
     # correlation map). "none": the network's own. "tukey_hh": the training windows' mean gets Gaussianized
     # tails before training (finscore.tails.MarketTails; benchmarks/quality.md, item 23). "matched": training
@@ -158,6 +164,12 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
         raise ValueError(f"parameterization must be 'score' or 'energy', got {cfg.parameterization!r}")
     if cfg.target_tails not in TAIL_MODELS:
         raise ValueError(f"target_tails must be one of {TAIL_MODELS}, got {cfg.target_tails!r}")
+    if cfg.tail_state not in TAIL_STATES:
+        raise ValueError(f"tail_state must be one of {TAIL_STATES}, got {cfg.tail_state!r}")
+    if cfg.tail_state != "none" and (cfg.target_tails == "none" or cfg.target_scale != "filtered"):
+        raise ValueError(f'tail_state={cfg.tail_state!r} needs target_tails "tukey_h" or "tukey_hh" and '
+                         f'target_scale="filtered", got target_tails={cfg.target_tails!r}, '
+                         f'target_scale={cfg.target_scale!r}')
     if cfg.market_tails not in MARKET_TAILS:
         raise ValueError(f"market_tails must be one of {MARKET_TAILS}, got {cfg.market_tails!r}")
     if cfg.target_scale not in TARGET_SCALES:

@@ -17,6 +17,14 @@ and a sampled ``g`` maps back through ``T``. ``h_i = 0`` is the identity up to `
 rallies). :class:`MarketTails` applies it to the cross-sectional mean of the model-space windows before
 training; :class:`MarketMatch` maps the trained model's sampled mean onto the data's after training.
 
+With ``tail_state="vol"`` (GJR-filtered targets) the tail parameters vary with the day's volatility state:
+``h_i(rho) = h_i rho^(-kappa_i)`` with ``rho`` the day's GJR volatility over its long-run level, ``kappa_i``
+fitted by maximum likelihood with the rest. Idiosyncratic jumps (earnings, takeovers) have a size in
+return units, so in GJR units they are large when volatility is low and small when it is high: on the sp500
+training returns up to 2016 the innovations' kurtosis is 34.5 below 0.7 times the long-run volatility and 4.2
+above 2.5 times it (benchmarks/quality.md, item 31). A constant ``h`` carries calm-day jumps into crash states
+and turns a 5-sigma Gaussian draw into a -100% day.
+
 Beyond the largest ``|g|`` of the training data (``g_max``, per asset) ``T`` continues linearly with
 its slope there, so a sampler's stray ``g`` cannot turn into an astronomically large return: the tails
 are Pareto up to the most extreme training day (in units of the target scale) and Gaussian-thin beyond.
@@ -55,6 +63,9 @@ class TukeyH:
         Largest ``|g|`` of the training values; ``T`` is linear beyond it.
     h_left : ndarray (d,) or None
         Tail parameter of the left tail (``g < 0``); None: ``h`` (the symmetric transform).
+    kappa : ndarray (d,) or None
+        Exponent of the volatility state in both tail parameters, ``h rho^(-kappa)``; None: zeros (tails that
+        do not depend on the state; ``rho`` is then ignored).
     """
 
     loc: np.ndarray
@@ -62,15 +73,18 @@ class TukeyH:
     h: np.ndarray
     g_max: np.ndarray
     h_left: np.ndarray | None = None
+    kappa: np.ndarray | None = None
 
-    _FIELDS = ("loc", "scale", "h", "g_max", "h_left")
+    _FIELDS = ("loc", "scale", "h", "g_max", "h_left", "kappa")
 
     def __post_init__(self) -> None:
         if self.h_left is None:
             object.__setattr__(self, "h_left", self.h)
+        if self.kappa is None:
+            object.__setattr__(self, "kappa", np.zeros_like(np.asarray(self.h, dtype=np.float64)))
         arrs = [np.asarray(getattr(self, k), dtype=np.float64).reshape(-1) for k in self._FIELDS]
         if len({a.shape for a in arrs}) != 1:
-            raise ValueError(f"TukeyH: loc, scale, h, g_max and h_left must have one value per asset, got shapes "
+            raise ValueError(f"TukeyH: loc, scale, h, g_max, h_left and kappa must have one value per asset, got shapes "
                              f"{[a.shape for a in arrs]}")
         if not all(np.all(np.isfinite(a)) for a in arrs):
             raise ValueError("TukeyH: parameters must be finite")
@@ -81,16 +95,19 @@ class TukeyH:
 
     # ----------------------------------------------------------------- fit
     @classmethod
-    def fit(cls, z: np.ndarray, two_sided: bool = False) -> TukeyH:
+    def fit(cls, z: np.ndarray, two_sided: bool = False, ratio: np.ndarray | None = None) -> TukeyH:
         """Maximum-likelihood fit per asset.
 
         Parameters
         ----------
         z : ndarray (..., d) of scaled targets (e.g. windows (N, H, d)); the last axis is the asset.
         two_sided : fit one tail parameter per side (``h_left``, ``h``) instead of one for both.
+        ratio : ndarray shaped like ``z``, positive, or None
+            Each value's volatility state ``rho`` (its GJR volatility over the long-run one): also fit
+            ``kappa`` (tail parameters ``h rho^(-kappa)``, kappa clipped to [0, 2]). None: ``kappa = 0``.
 
         The log-likelihood of one value is ``log phi(g) - log s - h g^2 / 2 - log(1 + h g^2)`` with
-        ``g = T^{-1}(z)`` (Goerg 2015, eq. 10), ``h`` the parameter of the value's side.
+        ``g = T^{-1}(z)`` (Goerg 2015, eq. 10), ``h`` the parameter of the value's side (and state).
         """
         z = np.asarray(z, dtype=np.float64)
         if z.ndim < 1 or z.shape[-1] == 0:
@@ -101,25 +118,51 @@ class TukeyH:
             raise ValueError(f"TukeyH.fit: non-finite values in asset column(s) {np.flatnonzero(bad).tolist()}")
         if len(cols) < 50:
             raise ValueError(f"TukeyH.fit needs at least 50 values per asset, got {len(cols)}")
-        params = [_fit_one(c[:: max(1, len(c) // _MAX_FIT)], two_sided) for c in cols.T]
-        loc, scale, h, h_left = (np.array(p) for p in zip(*params))
+        rcols = None
+        if ratio is not None:
+            ratio = np.asarray(ratio, dtype=np.float64)
+            if ratio.shape != z.shape:
+                raise ValueError(f"TukeyH.fit: ratio has shape {ratio.shape}, z has {z.shape}")
+            if not (np.all(np.isfinite(ratio)) and np.all(ratio > 0)):
+                raise ValueError("TukeyH.fit: ratio must be finite and > 0")
+            rcols = _clip_ratio(ratio.reshape(cols.shape))
+        step = max(1, len(cols) // _MAX_FIT)
+        params = [_fit_one(c[::step], two_sided, None if rcols is None else rcols[::step, i])
+                  for i, c in enumerate(cols.T)]
+        loc, scale, h, h_left, kappa = (np.array(p) for p in zip(*params))
         u = (cols - loc) / scale
-        g = _lambert_inverse(u, np.where(u < 0, h_left, h))
-        return cls(loc, scale, h, np.maximum(np.abs(g).max(axis=0), 1.0), h_left)
+        f = 1.0 if rcols is None else rcols ** -kappa
+        g = _lambert_inverse(u, np.where(u < 0, h_left, h) * f)
+        return cls(loc, scale, h, np.maximum(np.abs(g).max(axis=0), 1.0), h_left, kappa)
+
+    @property
+    def state_dependent(self) -> bool:
+        """True when a tail parameter depends on the volatility state (some ``kappa != 0``)."""
+        return bool(np.any(self.kappa != 0))
+
+    def _tails(self, like, ratio):
+        """(h, h_left) as columns of ``like``, times ``rho^(-kappa)`` when ``ratio`` is given."""
+        h, hl = _as_columns(self.h, like), _as_columns(self.h_left, like)
+        if ratio is None or not self.state_dependent:
+            return h, hl
+        f = _clip_ratio(ratio) ** -_as_columns(self.kappa, like)
+        return h * f, hl * f
 
     # ------------------------------------------------------------ transform
-    def to_gaussian(self, z):
+    def to_gaussian(self, z, ratio=None):
         """``g = T^{-1}(z)`` (..., d) by Lambert W: numpy (the inverse used on training targets), or a torch
-        tensor (differentiable, keeps the device; equal to the numpy result to rounding)."""
+        tensor (differentiable, keeps the device; equal to the numpy result to rounding). ``ratio``: each
+        value's volatility state ``rho`` (shaped like ``z``; used when ``kappa != 0``)."""
         if isinstance(z, torch.Tensor):
-            return self._to_gaussian_torch(z)
+            return self._to_gaussian_torch(z, ratio)
         z = np.asarray(z, dtype=np.float64)
+        h, hl = self._tails(z, None if ratio is None else np.asarray(ratio, dtype=np.float64))
         u = (z - self.loc) / self.scale
-        g = _lambert_inverse(u, np.where(u < 0, self.h_left, self.h))
-        return _linear_beyond(u, g, self.g_max, self.h, self.h_left)
+        g = _lambert_inverse(u, np.where(u < 0, hl, h))
+        return _linear_beyond(u, g, self.g_max, h, hl)
 
-    def _to_gaussian_torch(self, z: torch.Tensor) -> torch.Tensor:
-        h, hl = _as_columns(self.h, z), _as_columns(self.h_left, z)
+    def _to_gaussian_torch(self, z: torch.Tensor, ratio=None) -> torch.Tensor:
+        h, hl = self._tails(z, ratio)
         u = (z - _as_columns(self.loc, z)) / _as_columns(self.scale, z)
         x = torch.where(u < 0, hl, h) * u * u
         with torch.no_grad():  # Lambert W by Halley's iteration in float64 on x's device, then one Newton step
@@ -128,12 +171,14 @@ class TukeyH:
         g = u * torch.exp(-w / 2)  # g exp(h g^2 / 2) = u  <=>  g = u exp(-W(h u^2) / 2)
         return _linear_beyond(u, g, _as_columns(self.g_max, z), h, hl)
 
-    def from_gaussian(self, g):
-        """``z = T(g)`` (..., d) for a numpy array or a torch tensor (differentiable; keeps the device)."""
-        h, gm = _as_columns(self.h, g), _as_columns(self.g_max, g)
+    def from_gaussian(self, g, ratio=None):
+        """``z = T(g)`` (..., d) for a numpy array or a torch tensor (differentiable; keeps the device).
+        ``ratio``: each value's volatility state ``rho`` (broadcasts against ``g``; used when ``kappa != 0``)."""
+        h, hl = self._tails(g, ratio)
+        gm = _as_columns(self.g_max, g)
         loc, s = _as_columns(self.loc, g), _as_columns(self.scale, g)
         xp = torch if isinstance(g, torch.Tensor) else np
-        side = xp.where(g < 0, _as_columns(self.h_left, g), h)  # the tail parameter of each value's side
+        side = xp.where(g < 0, hl, h)  # the tail parameter of each value's side
         inside = xp.minimum(xp.maximum(g, -gm), gm)
         excess = g - inside
         u = _tukey(inside, side) + excess * _tukey_slope(gm, side)
@@ -144,8 +189,16 @@ class TukeyH:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TukeyH:
-        """Inverse of :meth:`to_dict`; dicts written before ``h_left`` existed give the symmetric transform."""
+        """Inverse of :meth:`to_dict`; dicts written before ``h_left`` (``kappa``) existed give the symmetric
+        (state-free) transform."""
         return cls(**{k: np.asarray(d[k], dtype=np.float64) for k in cls._FIELDS if d.get(k) is not None})
+
+
+def _clip_ratio(ratio):
+    """The volatility state, clipped to [1/8, 8]: beyond, ``rho^(-kappa)`` stays at its value there."""
+    if isinstance(ratio, torch.Tensor):
+        return ratio.clamp(0.125, 8.0)
+    return np.clip(ratio, 0.125, 8.0)
 
 
 def _linear_beyond(u, g, g_max, h, h_left):
@@ -195,27 +248,38 @@ def _lambertw(x):
     return w
 
 
-def _nll(theta: np.ndarray, z: np.ndarray) -> float:
-    """Mean negative log-likelihood; theta = (loc, log s, log h) or (loc, log s, log h_right, log h_left)."""
+def _nll(theta: np.ndarray, z: np.ndarray, ratio: np.ndarray | None = None) -> float:
+    """Mean negative log-likelihood; theta = (loc, log s, log h[, log h_left][, kappa]): kappa (the exponent
+    of each value's volatility state ``ratio``) when ``ratio`` is given, h_left when one more is left."""
     loc, log_s = theta[:2]
     s = np.exp(log_s)
     u = (z - loc) / s
-    h = np.exp(theta[2]) if len(theta) == 3 else np.where(u < 0, np.exp(theta[3]), np.exp(theta[2]))
+    two_sided = len(theta) - (ratio is not None) == 4
+    h = np.where(u < 0, np.exp(theta[3]), np.exp(theta[2])) if two_sided else np.exp(theta[2])
+    if ratio is not None:
+        h = h * ratio ** -np.clip(theta[-1], 0.0, 2.0)
     g = _lambert_inverse(u, h)
     g2 = g * g
     return float(np.mean(0.5 * g2 + log_s + 0.5 * h * g2 + np.log1p(h * g2)))
 
 
-def _fit_one(z: np.ndarray, two_sided: bool = False) -> tuple[float, float, float, float]:
-    """(loc, scale, h, h_left) of one column; h_left = h unless ``two_sided``."""
+def _fit_one(z: np.ndarray, two_sided: bool = False,
+             ratio: np.ndarray | None = None) -> tuple[float, float, float, float, float]:
+    """(loc, scale, h, h_left, kappa) of one column; h_left = h unless ``two_sided``, kappa = 0 without
+    ``ratio``. With ``ratio`` the state-free fit is the start of the fit with kappa."""
     med = float(np.median(z))
     iqr_s = float(np.subtract(*np.percentile(z, [75, 25]))) / 1.349 or float(np.std(z)) or 1.0
     theta0 = np.array([med, np.log(iqr_s), np.log(0.1)] + ([np.log(0.1)] if two_sided else []))
-    res = optimize.minimize(_nll, theta0, args=(z,), method="Nelder-Mead",
-                            options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000 * (1 + two_sided)})
-    h = [float(np.exp(v)) for v in res.x[2:]]
+    opts = {"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000 * (1 + two_sided)}
+    res = optimize.minimize(_nll, theta0, args=(z,), method="Nelder-Mead", options=opts)
+    theta, kappa = res.x, 0.0
+    if ratio is not None:
+        res = optimize.minimize(_nll, np.r_[res.x, 0.1], args=(z, ratio), method="Nelder-Mead",
+                                options={**opts, "maxiter": opts["maxiter"] * 2})
+        theta, kappa = res.x[:-1], float(np.clip(res.x[-1], 0.0, 2.0))
+    h = [float(np.exp(v)) for v in theta[2:]]
     h = [v if v > 1e-6 else 0.0 for v in h]
-    return float(res.x[0]), float(np.exp(res.x[1])), h[0], h[-1]
+    return float(theta[0]), float(np.exp(theta[1])), h[0], h[-1], kappa
 
 
 @dataclass(frozen=True, eq=False)

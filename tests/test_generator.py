@@ -23,7 +23,7 @@ def test_sample_shape_units_and_reproducibility(tiny_generator):
     assert not np.array_equal(s.values, g.sample(400, seed=1).values)
 
 
-@pytest.mark.parametrize("sampler", ["euler", "pc", "langevin", "ode"])
+@pytest.mark.parametrize("sampler", ["euler", "pc", "langevin", "ode", "dpmpp_2m"])
 def test_every_sampler_runs(tiny_generator, sampler):
     s = tiny_generator.sample(64, seed=0, sampler=sampler, steps=6)
     assert s.values.shape == (64, 10, 5) and np.isfinite(s.values).all()
@@ -459,3 +459,23 @@ def test_init_from_errors_are_specific(tiny_generator, sp500_returns):
                        progress=False).fit(late)
     with pytest.raises(TypeError, match="init_from must be a fitted ScoreGenerator"):
         ScoreGenerator(horizon=10, context=60, preset="tiny", init_from=42, progress=False).fit(late)
+
+
+def test_state_dependent_tails_are_fitted_inverted_by_the_sampler_and_saved(sp500_returns, tmp_path, monkeypatch):
+    """tail_state="vol": the network's target windows, fed back as its samples, rebuild the data's returns (the
+    tails at each day's GJR variance, known to the sampler only from the days it rebuilt)."""
+    returns = sp500_returns.loc["2007-01-01":"2012-12-31"].iloc[:, :4]
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", tail_state="vol", progress=False).fit(returns)
+    assert g.tails_.state_dependent and np.all((g.tails_.kappa >= 0) & (g.tails_.kappa <= 2))
+    c = returns.loc[:"2008-10-10"].iloc[-60:]  # a crash state: first-day volatility 1.4-3.0 times the long run
+    tgt = returns.loc["2008-10-11":].iloc[:10].to_numpy()
+    assert g._vol_ratio(g._first_variance(c.to_numpy()[None])).min() > 1.4
+    window = g._targets(c.to_numpy()[None], tgt[None])
+    np.testing.assert_allclose(_scenarios_of(g, window, c, monkeypatch)[0], tgt, rtol=1e-8, atol=1e-12)
+    back = _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path)  # guidance sees the state
+    np.testing.assert_array_equal(back.tails_.kappa, g.tails_.kappa)
+    with pytest.raises(ValueError, match='tail_state=\'vol\' needs target_tails "tukey_h" or "tukey_hh" and '
+                                         'target_scale="filtered"'):
+        ScoreGenerator(preset="tiny", tail_state="vol", target_scale="forecast")
+    with pytest.raises(ValueError, match="tail_state must be one of"):
+        ScoreGenerator(preset="tiny", tail_state="garch")

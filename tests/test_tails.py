@@ -270,3 +270,64 @@ def test_market_match_gives_the_sampled_mean_the_datas_law_and_keeps_the_deviati
     assert abs(got - want) < 4 * se and want - before > 10 * se
     with pytest.raises(ValueError, match="body must be"):
         MarketMatch.fit(samples, data, body="both")
+
+
+def test_state_dependent_fit_recovers_kappa():
+    """Tails ``h rho^(-kappa)`` with a log-normal volatility state, 50,000 draws; the tolerance is 4 standard
+    errors from the observed information of the likelihood with kappa. The same data without a state effect
+    give a kappa within 4 standard errors of 0 (the fit clips kappa at 0, so only the upper side is tested)."""
+    rng = np.random.default_rng(11)
+    ratio = np.exp(rng.normal(0.0, 0.5, size=(50_000, 1)))
+    truth = TukeyH(np.array([0.02]), np.array([0.9]), np.array([0.2]), np.array([6.0]), kappa=np.array([0.8]))
+    g = rng.standard_normal((50_000, 1))
+    z = truth.from_gaussian(g, ratio)
+    fit = TukeyH.fit(z, ratio=ratio)
+    theta = np.array([fit.loc[0], np.log(fit.scale[0]), np.log(fit.h[0]), fit.kappa[0]])
+    true = np.array([0.02, np.log(0.9), np.log(0.2), 0.8])
+    se = _hessian_se(lambda t: _nll(t, z[:, 0], ratio[:, 0]), theta, len(z))
+    assert np.all(np.abs(theta - true) < 4 * se), (theta, true, se)
+    assert fit.state_dependent and not TukeyH.fit(z).state_dependent
+    # the fit's g_max is the largest |g| of the data under the fitted, state-dependent tails
+    np.testing.assert_allclose(fit.g_max, np.abs(fit.to_gaussian(z, ratio)).max(0))
+    flat = TukeyH(np.array([0.02]), np.array([0.9]), np.array([0.2]), np.array([6.0])).from_gaussian(g)
+    free = TukeyH.fit(flat, ratio=ratio)
+    theta = np.array([free.loc[0], np.log(free.scale[0]), np.log(free.h[0]), max(free.kappa[0], 1e-3)])
+    se = _hessian_se(lambda t: _nll(t, flat[:, 0], ratio[:, 0]), theta, len(flat))
+    assert free.kappa[0] < 4 * se[3], (free.kappa, se)
+
+
+def test_state_dependent_tails_round_trip_thin_with_the_state_and_match_in_torch():
+    t = TukeyH(np.array([0.1, 0.0]), np.array([0.5, 1.0]), np.array([0.3, 0.2]), np.array([3.0, 3.0]),
+               np.array([0.4, 0.2]), kappa=np.array([0.5, 0.0]))
+    g = np.linspace(-6, 6, 121)[:, None].repeat(2, 1)
+    ratio = np.exp(np.linspace(-1.5, 1.5, 121))[:, None].repeat(2, 1)
+    z = t.from_gaussian(g, ratio)
+    np.testing.assert_allclose(t.to_gaussian(z, ratio), g, atol=1e-10)
+    # asset 0: rho = 4 (clipped to 8 beyond) makes both tail parameters 4^-0.5 = 1/2 of their value
+    at4 = TukeyH(t.loc, t.scale, t.h / 2, t.g_max, t.h_left / 2).from_gaussian(g)
+    np.testing.assert_allclose(t.from_gaussian(g, np.full_like(g, 4.0))[:, 0], at4[:, 0], rtol=1e-14)
+    np.testing.assert_array_equal(t.from_gaussian(g, np.full_like(g, 100.0)), t.from_gaussian(g, np.full_like(g, 8.0)))
+    # asset 1 (kappa 0) ignores the state; without a state the tails are the stated h, h_left
+    np.testing.assert_array_equal(z[:, 1], t.from_gaussian(g)[:, 1])
+    assert t.from_gaussian(np.array([[-5.0, 0.0]]), np.array([[3.0, 1.0]]))[0, 0] > t.from_gaussian(
+        np.array([[-5.0, 0.0]]))[0, 0]  # a crash state thins the left tail
+    gt, rt = torch.tensor(g, requires_grad=True), torch.tensor(ratio)
+    zt = t.from_gaussian(gt, rt)
+    np.testing.assert_allclose(zt.detach().numpy(), z, rtol=1e-13)
+    np.testing.assert_allclose(t.to_gaussian(zt.detach(), rt).numpy(), g, atol=1e-9)
+    zt.sum().backward()
+    assert torch.all(gt.grad > 0)
+
+
+def test_state_free_dicts_and_bad_states_are_named():
+    t = TukeyH.fit(np.random.default_rng(3).standard_t(4, size=(5_000, 2)))
+    d = t.to_dict()
+    assert d["kappa"] == [0.0, 0.0] and not t.state_dependent
+    del d["kappa"]  # written before kappa existed
+    g = np.random.default_rng(4).standard_normal((10, 2)) * 3
+    np.testing.assert_array_equal(TukeyH.from_dict(d).from_gaussian(g, np.full((10, 2), 3.0)), t.from_gaussian(g))
+    z = np.random.default_rng(5).standard_t(4, size=(100, 2))
+    with pytest.raises(ValueError, match=r"ratio has shape \(100, 1\), z has \(100, 2\)"):
+        TukeyH.fit(z, ratio=np.ones((100, 1)))
+    with pytest.raises(ValueError, match="ratio must be finite and > 0"):
+        TukeyH.fit(z, ratio=np.zeros((100, 2)))

@@ -14,7 +14,7 @@ from typing import Callable
 from finscore.sampling._common import SampleOutput
 from finscore.sampling.langevin import sample_annealed_langevin
 from finscore.sampling.mcmc import MCMCOutput, mala, ula
-from finscore.sampling.ode import sample_heun
+from finscore.sampling.ode import sample_dpmpp_2m, sample_heun
 from finscore.sampling.sde import sample_euler, sample_pc
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "sample_pc",
     "sample_annealed_langevin",
     "sample_heun",
+    "sample_dpmpp_2m",
     "MCMCOutput",
     "ula",
     "mala",
@@ -36,6 +37,7 @@ SAMPLERS: dict[str, Callable[..., SampleOutput]] = {
     "pc": sample_pc,
     "langevin": sample_annealed_langevin,
     "ode": sample_heun,
+    "dpmpp_2m": sample_dpmpp_2m,
 }
 
 

@@ -12,8 +12,9 @@ from finscore.sampling import SAMPLERS, SampleOutput, get_sampler
 N_STEPS = 8
 OPTS = {"pc": {"n_corrector": 2}, "langevin": {"n_steps_each": 3}}
 # Documented NFE for N = len(sigmas) - 1 steps (see each sampler's docstring).
-EXPECTED_NFE = {"euler": N_STEPS, "pc": N_STEPS * (1 + 2), "langevin": N_STEPS * 3 + 1, "ode": 2 * N_STEPS - 1}
-DETERMINISTIC = {"ode"}
+EXPECTED_NFE = {"euler": N_STEPS, "pc": N_STEPS * (1 + 2), "langevin": N_STEPS * 3 + 1, "ode": 2 * N_STEPS - 1,
+                "dpmpp_2m": N_STEPS}
+DETERMINISTIC = {"ode", "dpmpp_2m"}
 
 
 class CountingModel:
@@ -39,7 +40,7 @@ def _run(name, gaussian6, sigmas, *, x_seed=0, gen_seed=1, model=None, shape=Non
 
 
 def test_registry_names():
-    assert set(SAMPLERS) == {"euler", "pc", "langevin", "ode"}
+    assert set(SAMPLERS) == {"euler", "pc", "langevin", "ode", "dpmpp_2m"}
     assert set(EXPECTED_NFE) == set(SAMPLERS)
 
 
@@ -125,7 +126,7 @@ def test_denoiser_shape_is_checked(gaussian6, geometric_sigmas):
 
 def test_get_sampler():
     assert get_sampler("ode") is SAMPLERS["ode"]
-    with pytest.raises(ValueError, match="valid names: euler, langevin, ode, pc"):
+    with pytest.raises(ValueError, match="valid names: dpmpp_2m, euler, langevin, ode, pc"):
         get_sampler("ddim")
 
 

@@ -2,7 +2,8 @@
 
 Fits an energy-parameterized ScoreGenerator (``parameterization="energy"``: score = -grad E, same
 DSM loss) on the rows before ``--fit-before`` and forecasts 20-day paths at held-out origins
-twice from the same noise seeds: plain (Heun probability-flow ODE, the default sampler) and
+twice from the same noise seeds: plain (the preset's sampler: the Heun probability-flow ODE when
+``results/refine_sp500.md`` was written, DPM-Solver++(2M) since item 32 of quality.md) and
 refined (the same draws followed by ``--method`` MCMC, 100 steps on the model's energy at the
 smallest noise level, :func:`finscore.stress.refine`). Both are scored with
 :func:`finscore.validation.evaluate` against the realized paths: energy score, CRPS and

@@ -97,8 +97,10 @@ class ScoreConfig:
     eval_every: int = 250
     patience: int = 6
     val_fraction: float = 0.15
-    # sampling
-    sampler: str = "ode"
+    # sampling: "dpmpp_2m" (DPM-Solver++(2M), one network evaluation per level) since item 32 of
+    # benchmarks/quality.md: level with "ode" (Heun, two per level) on the selection folds and 2019-2022 at
+    # half the sampling time
+    sampler: str = "dpmpp_2m"
     sample_steps: int = 16
     # classifier-free guidance weight; 1 = plain conditional, 0 = unconditional (0.1 since item 21 of
     # benchmarks/quality.md; 0.2 before)

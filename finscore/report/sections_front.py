@@ -139,7 +139,8 @@ def conceptual_soundness(flow: Flow, ctx: ReportContext) -> None:
         "that noised windows are indistinguishable from pure noise, down to sigma_min, below the resolution of "
         "daily returns; the network is preconditioned as in Karras et al. (2022, EDM).",
         "Sampler: scenarios start from Gaussian noise at sigma_max and follow the reverse-time dynamics "
-        "(reverse SDE, predictor-corrector, annealed Langevin, or the probability-flow ODE with Heun steps) "
+        "(reverse SDE, predictor-corrector, annealed Langevin, or the probability-flow ODE with Heun or "
+        "DPM-Solver++(2M) steps, the latter the default) "
         "down to sigma = 0, using the learned score.",
         "Conditioning: the network sees the volatility state; classifier-free guidance (Ho & Salimans 2022) "
         "trains the conditional and unconditional model together. With guidance_mode = blend (the default "

@@ -22,8 +22,9 @@ With ``tail_state="vol"`` (GJR-filtered targets) the tail parameters vary with t
 fitted by maximum likelihood with the rest. Idiosyncratic jumps (earnings, takeovers) have a size in
 return units, so in GJR units they are large when volatility is low and small when it is high: on the sp500
 training returns up to 2016 the innovations' kurtosis is 34.5 below 0.7 times the long-run volatility and 4.2
-above 2.5 times it (benchmarks/quality.md, item 31). A constant ``h`` carries calm-day jumps into crash states
-and turns a 5-sigma Gaussian draw into a -100% day.
+above 2.5 times it (benchmarks/quality.md, item 31). A constant ``h`` carries calm-day jumps into crash states:
+there a 5-sigma Gaussian draw became a daily log return of -1.4 (item 31; off by default, as it cost 0.2% on
+the 2008-2009 path score).
 
 Beyond the largest ``|g|`` of the training data (``g_max``, per asset) ``T`` continues linearly with
 its slope there, so a sampler's stray ``g`` cannot turn into an astronomically large return: the tails
@@ -152,7 +153,7 @@ class TukeyH:
     def to_gaussian(self, z, ratio=None):
         """``g = T^{-1}(z)`` (..., d) by Lambert W: numpy (the inverse used on training targets), or a torch
         tensor (differentiable, keeps the device; equal to the numpy result to rounding). ``ratio``: each
-        value's volatility state ``rho`` (shaped like ``z``; used when ``kappa != 0``)."""
+        value's volatility state ``rho`` (shaped like ``z``; used when ``kappa != 0``; None: ``rho = 1``)."""
         if isinstance(z, torch.Tensor):
             return self._to_gaussian_torch(z, ratio)
         z = np.asarray(z, dtype=np.float64)
@@ -173,7 +174,8 @@ class TukeyH:
 
     def from_gaussian(self, g, ratio=None):
         """``z = T(g)`` (..., d) for a numpy array or a torch tensor (differentiable; keeps the device).
-        ``ratio``: each value's volatility state ``rho`` (broadcasts against ``g``; used when ``kappa != 0``)."""
+        ``ratio``: each value's volatility state ``rho`` (broadcasts against ``g``; used when ``kappa != 0``;
+        None: ``rho = 1``)."""
         h, hl = self._tails(g, ratio)
         gm = _as_columns(self.g_max, g)
         loc, s = _as_columns(self.loc, g), _as_columns(self.scale, g)

@@ -8,7 +8,7 @@ import torch
 
 from finscore.sampling._common import SampleOutput, setup, to_d
 
-__all__ = ["sample_heun", "sample_dpmpp_2m"]
+__all__ = ["sample_dpmpp_2m", "sample_heun"]
 
 
 @torch.no_grad()

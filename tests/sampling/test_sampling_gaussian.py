@@ -9,6 +9,8 @@ output — discretisation, corrector and start-from-N(0, sigma_max^2 I) biases i
      and more than 5 se away from it at "coarse" settings (so claim 1 can tell the algorithm from the target).
 """
 
+import itertools
+
 import pytest
 import torch
 
@@ -155,6 +157,6 @@ def test_dpmpp_2m_is_second_order_and_beats_heun_at_equal_evaluations(gaussian6,
     errors = [error(n, sample_dpmpp_2m) for n in (18, 36, 72, 144)]
     heun = [error(n, sample_heun) for n in (9, 18, 36)]
     assert errors[0] < 0.065 and errors[1] < 0.014
-    for coarse, fine in zip(errors, errors[1:]):
+    for coarse, fine in itertools.pairwise(errors):
         assert 3.3 < coarse / fine < 5.0, errors
     assert errors[0] < heun[0] / 4 and errors[1] < heun[1] / 4, (errors, heun)

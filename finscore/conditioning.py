@@ -175,16 +175,14 @@ def gjr_rebuild(z, s2, vol: GJRParams, marginal=None):
     ``marginal(z_t, s2_t)``, when given, maps each day's ``z[:, t]`` (N, d) to its innovations knowing that
     day's variances (N, d) (e.g. tails that depend on the volatility state), inside the recursion.
     """
-    if not isinstance(z, torch.Tensor):
-        z, s2 = np.asarray(z, dtype=np.float64), np.asarray(s2, dtype=np.float64)
-        if marginal is None:
-            return vol.simulate(z, s2)
-        tv, sqrt, stack = vol, np.sqrt, lambda days: np.stack(days, axis=1)
-        s2 = np.broadcast_to(s2, (z.shape[0], z.shape[2])).astype(np.float64)
-    else:
+    if isinstance(z, torch.Tensor):  # the same recursion on tensors
         tv = GJRParams(*(torch.as_tensor(np.asarray(getattr(vol, k), dtype=np.float64), dtype=z.dtype,
                                          device=z.device) for k in ("mu", "omega", "alpha", "gamma", "beta")))
         sqrt, stack = torch.sqrt, lambda days: torch.stack(days, dim=1)
+    else:
+        z = np.asarray(z, dtype=np.float64)
+        s2 = np.broadcast_to(np.asarray(s2, dtype=np.float64), (z.shape[0], z.shape[2])).copy()
+        tv, sqrt, stack = vol, np.sqrt, lambda days: np.stack(days, axis=1)
     days = []
     for t in range(z.shape[1]):
         zt = z[:, t] if marginal is None else marginal(z[:, t], s2)
@@ -192,6 +190,14 @@ def gjr_rebuild(z, s2, vol: GJRParams, marginal=None):
         days.append(tv.mu + eps)
         s2 = tv.step(eps, s2)
     return stack(days)
+
+
+def gjr_vol_ratio(var, uncond: np.ndarray):
+    """Volatility state ``rho = sigma / sigma_uncond`` (..., d) from GJR variances ``var`` (..., d) and the
+    unconditional variances (d,); numpy, or torch (on ``var``'s device)."""
+    if isinstance(var, torch.Tensor):
+        return torch.sqrt(var / torch.as_tensor(uncond, dtype=var.dtype, device=var.device))
+    return np.sqrt(var / uncond)
 
 
 def asset_loadings(returns: np.ndarray, k: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from finscore.conditioning import (
     gjr_context_variance,
     gjr_rebuild,
     gjr_standardize,
+    gjr_vol_ratio,
     state_features,
 )
 from finscore.correlation import EquiCorrelation, average_correlation, scale_window_mean
@@ -148,9 +149,10 @@ class ScoreGenerator(BaseGenerator):
         cfg, fit = self.config_, fit_rows is not None
         ratio = None
         if cfg.target_scale == "filtered":
-            x, var = gjr_standardize(tgt, self._first_variance(ctx), self._gjr()[0], return_variance=True)
+            vol, uncond = self._gjr()
+            x, var = gjr_standardize(tgt, self._first_variance(ctx), vol, return_variance=True)
             if cfg.tail_state == "vol":
-                ratio = self._vol_ratio(var)
+                ratio = gjr_vol_ratio(var, uncond)
         else:
             x = tgt / (self._state(ctx)[2] if scale is None else scale)
         if fit:
@@ -205,13 +207,6 @@ class ScoreGenerator(BaseGenerator):
         """(GJR parameters, unconditional variances (d,)) fitted on the training rows, or None."""
         vp = getattr(self, "vol_params_", None)
         return None if vp is None else (GJRParams(*(np.asarray(vp[k]) for k in _GJR_FIELDS)), np.asarray(vp["uncond"]))
-
-    def _vol_ratio(self, var):
-        """Volatility state ``rho = sigma / sigma_uncond`` from GJR variances (..., d), numpy or torch."""
-        uncond = self._gjr()[1]
-        if isinstance(var, torch.Tensor):
-            return torch.sqrt(var / torch.as_tensor(uncond, dtype=var.dtype, device=var.device))
-        return np.sqrt(var / uncond)
 
     def _first_variance(self, ctx: np.ndarray) -> np.ndarray:
         """GJR variance (N, d) of the first day after each context (N, L, d)."""
@@ -290,10 +285,11 @@ class ScoreGenerator(BaseGenerator):
         tails, corr, market = self.tails_, getattr(self, "corr_", None), getattr(self, "market_", None)
         match = getattr(self, "market_match_", None)
         filtered = cfg.target_scale == "filtered"
-        vol = self._gjr()[0] if filtered else None
+        vol, uncond = self._gjr() if filtered else (None, None)
+        by_state = filtered and tails is not None and tails.state_dependent  # tails follow each day's variance
 
-        def marginal(y):
-            return y if tails is None else tails.from_gaussian(y)
+        def marginal(y, ratio=None):
+            return y if tails is None else tails.from_gaussian(y, ratio)
 
         def to_plain(y, state):  # model space -> daily log returns; state: first-day variances (B, d) or target
             # scales (B, 1 or H, d); with corr, the pair (that, forecast correlation (B,))
@@ -305,9 +301,9 @@ class ScoreGenerator(BaseGenerator):
             if corr is not None:
                 state, rho = state
                 y = corr.from_model(y, rho)
-            if filtered and tails is not None and tails.state_dependent:  # tails follow each day's variance
+            if by_state:  # day by day through the GJR recursion, the tails at each day's variance
                 return gjr_rebuild(y, state, vol,
-                                   marginal=lambda yt, s2: tails.from_gaussian(yt, self._vol_ratio(s2)) * self.scale_)
+                                   marginal=lambda yt, s2: marginal(yt, gjr_vol_ratio(s2, uncond)) * self.scale_)
             if filtered:  # day by day through the GJR recursion
                 return gjr_rebuild(marginal(y) * self.scale_, state, vol)
             return state * marginal(y)

@@ -464,12 +464,14 @@ def test_init_from_errors_are_specific(tiny_generator, sp500_returns):
 def test_state_dependent_tails_are_fitted_inverted_by_the_sampler_and_saved(sp500_returns, tmp_path, monkeypatch):
     """tail_state="vol": the network's target windows, fed back as its samples, rebuild the data's returns (the
     tails at each day's GJR variance, known to the sampler only from the days it rebuilt)."""
+    from finscore.conditioning import gjr_vol_ratio
+
     returns = sp500_returns.loc["2007-01-01":"2012-12-31"].iloc[:, :4]
     g = ScoreGenerator(horizon=10, context=60, preset="tiny", tail_state="vol", progress=False).fit(returns)
     assert g.tails_.state_dependent and np.all((g.tails_.kappa >= 0) & (g.tails_.kappa <= 2))
     c = returns.loc[:"2008-10-10"].iloc[-60:]  # a crash state: first-day volatility 1.4-3.0 times the long run
     tgt = returns.loc["2008-10-11":].iloc[:10].to_numpy()
-    assert g._vol_ratio(g._first_variance(c.to_numpy()[None])).min() > 1.4
+    assert gjr_vol_ratio(g._first_variance(c.to_numpy()[None]), g._gjr()[1]).min() > 1.4
     window = g._targets(c.to_numpy()[None], tgt[None])
     np.testing.assert_allclose(_scenarios_of(g, window, c, monkeypatch)[0], tgt, rtol=1e-8, atol=1e-12)
     back = _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path)  # guidance sees the state

@@ -6,6 +6,8 @@ import argparse
 
 import numpy as np
 
+# the names of finscore.sampling.SAMPLERS, spelled out so that parsing a command line does not import torch
+SAMPLER_NAMES = ("euler", "pc", "langevin", "ode", "dpmpp_2m")
 BASELINES = {"garch": "GARCH", "copula": "GaussianCopula", "fhs": "HistoricalSimulation",
              "bootstrap": "HistoricalSimulation"}
 

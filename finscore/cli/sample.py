@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from finscore.cli._common import SAMPLER_NAMES
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="draw scenarios from a saved model")
     p.add_argument("model", help="checkpoint directory written by `finscore fit`")
     p.add_argument("--n", type=int, default=10_000, help="number of scenarios")
     p.add_argument("--horizon", type=int, default=None, help="days per path (default: the trained horizon)")
-    p.add_argument("--sampler", default=None, choices=["euler", "pc", "langevin", "ode", "dpmpp_2m"])
+    p.add_argument("--sampler", default=None, choices=SAMPLER_NAMES)
     p.add_argument("--steps", type=int, default=None, help="number of noise levels")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="Parquet file (or, with --shards, a directory of part files)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from finscore.cli._common import parse_weights
+from finscore.cli._common import SAMPLER_NAMES, parse_weights
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "stress_sp500.md); rejection: unguided draws meeting the constraint (exact, about "
                         "1 / (1 - alpha) draws per scenario)")
     p.add_argument("--max-draws", type=int, default=200_000, help="most unguided draws for --method rejection")
-    p.add_argument("--sampler", default=None, choices=["euler", "pc", "langevin", "ode", "dpmpp_2m"])
+    p.add_argument("--sampler", default=None, choices=SAMPLER_NAMES)
     p.add_argument("--steps", type=int, default=None, help="number of noise levels")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="Parquet file")

@@ -77,7 +77,7 @@ def test_samples_match_the_closed_form_of_the_discretised_sampler(
         assert ((cov - gaussian6.cov).abs() / se_cov).max() > 5
 
 
-def _heun_gains(gaussian6, sigmas, sampler=sample_heun):
+def _ode_gains(gaussian6, sigmas, sampler=sample_heun):
     """Black-box gains of a deterministic sampler's map (Heun's by default): x = mu + sigma_max u_k (u_k the
     eigenvectors) maps to mu + g_k u_k."""
     u = gaussian6.eigvecs
@@ -102,7 +102,7 @@ def test_pf_ode_with_few_heun_steps_is_accurate_and_second_order(gaussian6, karr
     x(sigma_max) - mu to sqrt(lam / (lam + sigma_max^2)) (x - mu) along each eigenvector; Heun's relative error in that
     gain (= in the output sd) is 3.9-5.4% at 18 steps, and halving the step divides it by about 4 (second order)."""
     exact = (gaussian6.lam / (gaussian6.lam + 80.0**2)).sqrt()
-    errors = [(_heun_gains(gaussian6, karras_sigmas(n, 0.002, 80.0)) / exact - 1).abs().max() for n in (18, 36, 72)]
+    errors = [(_ode_gains(gaussian6, karras_sigmas(n, 0.002, 80.0)) / exact - 1).abs().max() for n in (18, 36, 72)]
     assert errors[0] < 0.06 and errors[1] < 0.015
     for coarse, fine in zip(errors, errors[1:]):
         assert 3.3 < coarse / fine < 4.7, errors  # Euler (first order) would give about 2
@@ -152,7 +152,7 @@ def test_dpmpp_2m_is_second_order_and_beats_heun_at_equal_evaluations(gaussian6,
     exact = (gaussian6.lam / (gaussian6.lam + 80.0**2)).sqrt()
 
     def error(n, sampler):
-        return float((_heun_gains(gaussian6, karras_sigmas(n, 0.002, 80.0), sampler) / exact - 1).abs().max())
+        return float((_ode_gains(gaussian6, karras_sigmas(n, 0.002, 80.0), sampler) / exact - 1).abs().max())
 
     errors = [error(n, sample_dpmpp_2m) for n in (18, 36, 72, 144)]
     heun = [error(n, sample_heun) for n in (9, 18, 36)]

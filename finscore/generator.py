@@ -421,7 +421,8 @@ _SHAPE_FIELDS = ("horizon", "context", "state", "width", "depth", "heads", "asse
 
 
 def _warm_start(model, cfg: ScoreConfig, source, returns: pd.DataFrame) -> dict[str, Any]:
-    """Copy ``source``'s network weights (all but the static asset descriptors) into ``model``."""
+    """Copy ``source``'s network weights into ``model``: all but what describes its own data (the static asset
+    descriptors and the Gaussian skip's covariance)."""
     if isinstance(source, (str, Path)):
         source = ScoreGenerator.load(source, device="cpu")
     if not isinstance(source, ScoreGenerator):
@@ -434,7 +435,8 @@ def _warm_start(model, cfg: ScoreConfig, source, returns: pd.DataFrame) -> dict[
     if differ:
         pairs = [f"{f}={getattr(source.config_, f)!r} vs {getattr(cfg, f)!r}" for f in differ]
         raise ValueError("init_from has a different network (init_from vs this configuration): " + ", ".join(pairs))
-    state = {k: v for k, v in source.model_.state_dict().items() if not k.endswith("asset_static")}
+    state = {k: v for k, v in source.model_.state_dict().items()
+             if not k.endswith(("asset_static", "cov_vecs", "cov_vals"))}
     model.load_state_dict(state, strict=False)
     return {"fingerprint": source.fingerprint_, "fit_start": source.fit_start_.isoformat(),
             "fit_end": source.fit_end_.isoformat(), "assets": list(source.assets_)}

@@ -18,6 +18,10 @@ def build_denoiser(cfg: ScoreConfig, train: dict[str, torch.Tensor] | None, n_co
                    asset_static: np.ndarray | None = None):
     """Network + EDM preconditioning for ``cfg``; sigma_max from the training windows unless given.
 
+    With ``cfg.precond == "gaussian"`` the skip is the exact denoiser of a Gaussian with the second moments of
+    the training windows ``train["x"]`` (or a placeholder to be filled by a checkpoint's weights when
+    ``train`` is None); see :class:`~finscore.diffusion.Denoiser`.
+
     With ``cfg.asset_loadings > 0`` the network carries static descriptors of ``n_assets`` assets:
     ``asset_static`` (n_assets, cfg.asset_loadings), or zeros to be filled by a checkpoint's weights.
 
@@ -37,7 +41,13 @@ def build_denoiser(cfg: ScoreConfig, train: dict[str, torch.Tensor] | None, n_co
                              energy=cfg.parameterization == "energy", n_assets=n_assets if k else 0,
                              asset_static_dim=k),
                    asset_static=None if asset_static is None or not k else torch.as_tensor(asset_static))
-    model = Denoiser(net, sigma_data=1.0, energy=cfg.parameterization == "energy")
+    cov_dim = cfg.horizon * n_assets if cfg.precond == "gaussian" else 0
+    if cfg.precond == "gaussian" and not n_assets:
+        raise ValueError('precond="gaussian" needs n_assets (the window covariance has horizon * n_assets rows)')
+    model = Denoiser(net, sigma_data=1.0, energy=cfg.parameterization == "energy", cov_dim=cov_dim)
+    if cov_dim and train is not None:
+        x = train["x"].double().flatten(1)
+        model.set_covariance(x.T @ x / len(x))  # second moments about 0: the Gaussian the skip denoises
     return model, float(sigma_max)
 
 
@@ -56,10 +66,38 @@ def fit_denoiser(model, cfg: ScoreConfig, train: dict[str, torch.Tensor], val: d
     loss = DSMLoss(dist, weighting=cfg.weighting, p_uncond=cfg.p_uncond)
     tcfg = TrainConfig(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
                        ema_decay=cfg.ema_decay, eval_every=cfg.eval_every, patience=cfg.patience)
-    result = run_training(model, loss, train, val, tcfg, device=device, seed=seed, progress=progress)
+    result = run_training(model, loss, train, val, tcfg, device=device, seed=seed, progress=progress,
+                          val_model=None if cfg.val_denoiser == "training" else
+                          lambda m: sampling_denoiser(m, cfg.guidance_mode, cfg.guidance_scale))
     model.load_state_dict(result.state_dict)
     model.eval()
     return result
+
+
+def sampling_denoiser(model, mode: str, scale: float):
+    """The denoiser that :func:`generate` follows under guidance ``mode`` and weight ``scale``, for one batch of
+    windows: the classifier-free guidance blend, or for ``"mixture"`` the model with the rows of
+    :func:`mixture_rows` (over the whole batch) conditional and the others not. Its DSM loss on validation
+    windows is what ``val_denoiser="sampling"`` selects the checkpoint by (a caller's ``cond_mask`` is ignored).
+    """
+    from finscore.diffusion import ClassifierFreeGuidance
+
+    check_guidance(mode, scale)
+    if mode == "mixture":
+        return _MixtureRows(model, scale)
+    return model if scale == 1.0 else ClassifierFreeGuidance(model, scale)
+
+
+class _MixtureRows(torch.nn.Module):
+    """``model`` with a share ``scale`` of each batch's rows conditional (:func:`mixture_rows`)."""
+
+    def __init__(self, model, scale: float) -> None:
+        super().__init__()
+        self.model, self.scale = model, float(scale)
+
+    def forward(self, x, sigma, cond=None, asset_cond=None, cond_mask=None):
+        rows = torch.as_tensor(mixture_rows(x.shape[0], x.shape[0], self.scale), device=x.device)
+        return self.model(x, sigma, cond=cond, asset_cond=asset_cond, cond_mask=rows)
 
 
 def model_sigma_max(model, cfg: ScoreConfig) -> float:

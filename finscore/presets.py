@@ -20,6 +20,8 @@ TARGET_SCALES = ("forecast", "filtered")
 TARGET_CORRS = ("none", "equicorr")
 GUIDANCE_MODES = ("blend", "mixture")
 TAIL_STATES = ("none", "vol")
+VAL_DENOISERS = ("training", "sampling")
+PRECONDS = ("scalar", "gaussian")
 # fields that change how a fitted model samples but not what it learns: a model fitted under one value
 # samples under any other (benchmarks reuse fitted models across them)
 SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "guidance_mode", "horizon_spread", "sample_batch")
@@ -31,7 +33,8 @@ SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "guidance_mode",
 LEGACY_VALUES: dict[str, Any] = {
     "asset_loadings": 0, "target_tails": "none", "target_scale": "forecast", "target_corr": "none",
     "guidance_mode": "blend", "horizon_spread": 1.0, "corr_decay": None, "market_tails": "none",
-    "tail_state": "none",
+    "tail_state": "none", "val_denoiser": "training",
+    "precond": "scalar",
 }
 
 
@@ -51,6 +54,12 @@ class ScoreConfig:
     dropout: float = 0.0
     asset_loadings: int = 4  # static per-asset descriptors: loadings on this many principal components (0: none)
     parameterization: str = "score"  # "score" or "energy" (score = -grad E)
+    # skip connection of the EDM preconditioning: "scalar", EDM's c_skip x (the exact denoiser of N(0, I));
+    # "gaussian", the exact denoiser of a Gaussian with the training windows' second moments, so the network
+    # learns only what that Gaussian misses (an option: on the 5 factor ETFs' three calm training years it
+    # took the 20-day CRPS gap to GARCH from 5.5% to 2-3%; on the 20 stocks it made 2017-2018 worse;
+    # benchmarks/quality.md, item 34)
+    precond: str = "scalar"
     # marginal tails: "tukey_h" diffuses Gaussianized targets and maps samples back through a per-asset
     # Tukey h transform fitted on the training targets (finscore.tails; benchmarks/quality.md, item 14);
     # "tukey_hh" fits one tail parameter per asset and side (skewed margins; benchmarks/quality.md, item 24);
@@ -97,6 +106,11 @@ class ScoreConfig:
     eval_every: int = 250
     patience: int = 6
     val_fraction: float = 0.15
+    # which denoiser's validation DSM loss picks the checkpoint (and stops training early): "training", the
+    # network under the training's condition dropout (nine tenths conditional); "sampling", the one the sampler
+    # follows (the guidance blend at guidance_scale, or the mixture's share of conditional rows; not kept,
+    # benchmarks/quality.md, item 33)
+    val_denoiser: str = "training"
     # sampling: "dpmpp_2m" (DPM-Solver++(2M), one network evaluation per level) since item 32 of
     # benchmarks/quality.md: level with "ode" (Heun, two per level) on the selection folds and 2019-2022 at
     # half the sampling time
@@ -182,6 +196,10 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
         raise ValueError(f'target_scale="filtered" needs state.vol_model="gjr", got {cfg.state.vol_model!r}')
     if cfg.corr_decay is not None and not (_is_number(cfg.corr_decay) and 0.0 < cfg.corr_decay < 1.0):
         raise ValueError(f"corr_decay must be None or a number in (0, 1), got {cfg.corr_decay!r}")
+    if cfg.precond not in PRECONDS:
+        raise ValueError(f"precond must be one of {PRECONDS}, got {cfg.precond!r}")
+    if cfg.val_denoiser not in VAL_DENOISERS:
+        raise ValueError(f"val_denoiser must be one of {VAL_DENOISERS}, got {cfg.val_denoiser!r}")
     check_sample_batch(cfg.sample_batch)
     check_guidance(cfg.guidance_mode, cfg.guidance_scale)
     if not (_is_number(cfg.horizon_spread) and cfg.horizon_spread > 0):

@@ -425,20 +425,44 @@ def test_checkpoint_configs_from_before_asset_loadings_load_without_descriptors(
     assert ScoreConfig.from_dict(old).corr_decay is None
     old.pop("market_tails")
     assert ScoreConfig.from_dict(old).market_tails == "none"
+    old.pop("precond")
+    assert ScoreConfig.from_dict(old).precond == "scalar"
+    old.pop("val_denoiser")
+    assert ScoreConfig.from_dict(old).val_denoiser == "training"
+
+
+def test_gaussian_skip_holds_the_second_moments_of_the_training_windows(sp500_returns):
+    from finscore.generator import _windows
+
+    returns = sp500_returns.loc["2012-01-01":"2014-12-31"].iloc[:, :3]
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", precond="gaussian", progress=False).fit(returns)
+    n = len(returns) - 60 - 10 + 1
+    n_train = n - round(0.15 * n) - 10  # the split of _fit: validation windows and a gap of H held out
+    x = g._targets(*_windows(returns.to_numpy(), 60, 10))[:n_train].reshape(n_train, -1)
+    vecs, vals = g.model_.cov_vecs.double().numpy(), g.model_.cov_vals.double().numpy()
+    np.testing.assert_allclose((vecs * vals) @ vecs.T, x.T @ x / n_train, rtol=1e-4, atol=1e-5)
+    plain = ScoreGenerator(horizon=10, context=60, preset="tiny", steps=2, progress=False)
+    assert not hasattr(plain.fit(returns).model_, "cov_vecs")  # the default: EDM's scalar skip
+    with pytest.raises(ValueError, match="precond must be one of"):
+        ScoreGenerator(preset="tiny", precond="full")
+    with pytest.raises(ValueError, match="val_denoiser must be one of"):
+        ScoreGenerator(preset="tiny", val_denoiser="guided")
 
 
 def test_init_from_fine_tunes_a_pretrained_network_on_another_asset_set(sp500_returns, tmp_path):
-    src = ScoreGenerator(horizon=10, context=60, preset="tiny", asset_loadings=2, progress=False)
+    src = ScoreGenerator(horizon=10, context=60, preset="tiny", asset_loadings=2, precond="gaussian", progress=False)
     src.fit(sp500_returns.loc["2009-01-01":"2011-12-31"].iloc[:, :4])
     target = sp500_returns.loc["2011-01-01":"2013-12-31"].iloc[:, 5:8]
     # lr ~ 0: training leaves the warm-started weights where they were, so the copy itself is visible
-    g = ScoreGenerator(horizon=10, context=60, preset="tiny", asset_loadings=2, lr=1e-12, init_from=src,
-                       progress=False).fit(target)
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", asset_loadings=2, precond="gaussian", lr=1e-12,
+                       init_from=src, progress=False).fit(target)
     theirs = src.model_.state_dict()
     for k, v in g.model_.state_dict().items():
         if k.endswith("asset_static"):
             assert v.shape == (3, 2)  # fitted on the new assets, not copied
             assert not np.array_equal(v.numpy()[:2], theirs[k].numpy()[:2])
+        elif k.endswith(("cov_vecs", "cov_vals")):
+            assert v.shape[0] == 10 * 3  # the Gaussian skip of the new windows (10 days x 3 assets), not copied
         else:
             assert torch.allclose(v, theirs[k], atol=1e-6), k
     assert g.warm_start_["fit_end"] == src.fit_end_.isoformat() and "init_from" not in g.get_params()

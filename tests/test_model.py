@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from finscore.model import SamplingPlan, generate, mixture_rows
+from finscore.model import SamplingPlan, generate, mixture_rows, sampling_denoiser
 
 
 def test_mixture_rows_give_each_context_its_share_spread_evenly():
@@ -90,3 +90,21 @@ def test_mixture_share_must_be_a_probability(scale):
     with pytest.raises(ValueError, match="guidance_scale"):
         generate(GaussianDenoisers(1.0, 1.0), plan, np.zeros((2, 1)), np.zeros((2, 3, 1)), np.ones((2, 3)), 4,
                  np.random.default_rng(0), device="cpu")
+
+
+def test_sampling_denoiser_is_what_generate_follows():
+    """The denoiser whose validation loss ``val_denoiser="sampling"`` selects checkpoints by: the blend, the
+    plain conditional model at weight 1, or the mixture's rows (a caller's cond_mask is ignored)."""
+    model = GaussianDenoisers(0.5, 1.5)
+    x, sigma = torch.randn(10, 4, 3, dtype=torch.float64), torch.full((10,), 0.7, dtype=torch.float64)
+    cond, acond = torch.full((10, 1), 2.0), torch.zeros(10, 3, 1)
+    ones, zeros = torch.ones(10, dtype=torch.bool), torch.zeros(10, dtype=torch.bool)
+    d_c, d_u = model(x, sigma, cond, acond, ones), model(x, sigma, cond, acond, zeros)
+    blend = sampling_denoiser(model, "blend", 0.25)(x, sigma, cond, acond, cond_mask=zeros)
+    torch.testing.assert_close(blend, d_u + 0.25 * (d_c - d_u))
+    assert sampling_denoiser(model, "blend", 1.0) is model
+    mixed = sampling_denoiser(model, "mixture", 0.3)(x, sigma, cond, acond, cond_mask=ones)
+    rows = torch.as_tensor(mixture_rows(10, 10, 0.3))
+    torch.testing.assert_close(mixed, torch.where(rows[:, None, None], d_c, d_u))
+    with pytest.raises(ValueError, match="guidance_scale"):
+        sampling_denoiser(model, "mixture", 1.5)

@@ -116,7 +116,8 @@ def train(model: nn.Module, loss: Callable, train_data: dict[str, torch.Tensor],
           val_data: dict[str, torch.Tensor] | None = None, config: TrainConfig = TrainConfig(), *,
           device: str | torch.device = "auto", seed: int = 0, progress: bool = True,
           checkpoint_dir: str | Path | None = None, resume: bool = False,
-          callback: Callable[[int, dict[str, float]], bool | None] | None = None) -> TrainResult:
+          callback: Callable[[int, dict[str, float]], bool | None] | None = None,
+          val_model: Callable[[nn.Module], nn.Module] | None = None) -> TrainResult:
     """Train ``model`` (a denoiser) with ``loss(model, x0, generator=, draws=, **extra) -> (B,)``.
 
     Parameters
@@ -125,6 +126,8 @@ def train(model: nn.Module, loss: Callable, train_data: dict[str, torch.Tensor],
     checkpoint_dir : where the resumable state is written at every evaluation; ``resume=True`` continues
         from it (same config and data assumed).
     callback : called as ``callback(step, logs)`` after each evaluation; returning True stops training.
+    val_model : maps the EMA model to the denoiser whose validation loss picks the best weights and stops
+        training early (e.g. a classifier-free guidance wrapper); default: the EMA model itself.
 
     Returns
     -------
@@ -194,7 +197,8 @@ def train(model: nn.Module, loss: Callable, train_data: dict[str, torch.Tensor],
         logs = {"step": step + 1, "train_loss": run_loss / run_n, "lr": sched.get_last_lr()[0]}
         run_loss, run_n = 0.0, 0
         if val_data is not None:
-            logs["val_loss"] = evaluate_loss(ema, loss, val_data, seed=seed + 1, repeats=cfg.val_repeats)
+            judged = ema if val_model is None else val_model(ema)
+            logs["val_loss"] = evaluate_loss(judged, loss, val_data, seed=seed + 1, repeats=cfg.val_repeats)
             if logs["val_loss"] < best_val:
                 best_val, best_step, bad = logs["val_loss"], step + 1, 0
                 best_state = {k: v.detach().clone() for k, v in ema.state_dict().items()}

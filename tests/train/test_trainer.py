@@ -8,6 +8,7 @@ import torch
 from finscore.diffusion import Denoiser, DSMLoss, LogNormalSigma
 from finscore.nets import NetConfig, ScoreNet
 from finscore.train import TrainConfig, train
+from finscore.train.trainer import evaluate_loss
 
 H, D = 2, 2
 COV = torch.tensor([[1.0, 0.6, 0.2, 0.0], [0.6, 1.0, 0.3, 0.1], [0.2, 0.3, 1.0, -0.4], [0.0, 0.1, -0.4, 1.0]])
@@ -112,3 +113,20 @@ def test_learns_the_score_of_a_two_d_mixture():
         rel = float(((got - exact) ** 2).sum() / (exact**2).sum())
         naive = float(((-xt / (1 + s * s) - exact) ** 2).sum() / (exact**2).sum())  # the untrained (zero) net
         assert rel < bound < naive, (s, rel, naive)
+
+
+class _ZeroDenoiser(torch.nn.Module):
+    def forward(self, x, sigma, **kw):
+        return torch.zeros_like(x)
+
+
+def test_val_model_is_the_denoiser_the_checkpoint_is_chosen_by():
+    """A val_model that ignores the weights has a constant validation loss, the zero denoiser's: the first
+    evaluation stays the best and training stops after ``patience`` evaluations without improvement."""
+    val = {"x": _data(300, 1)}
+    cfg = TrainConfig(steps=200, batch_size=64, eval_every=20, patience=2)
+    res = train(_model(), LOSS, {"x": _data(500, 0)}, val, cfg, seed=4, progress=False,
+                val_model=lambda ema: _ZeroDenoiser())
+    expected = evaluate_loss(_ZeroDenoiser(), LOSS, val, seed=5, repeats=cfg.val_repeats)
+    assert res.history["val_loss"].tolist() == [expected] * 3
+    assert res.best_step == 20 and res.stopped_early and res.steps_run == 60

@@ -114,12 +114,15 @@ class Denoiser(nn.Module):
             raise ValueError(f"this denoiser's Gaussian skip has {self.cov_dim} entries per window; got a window "
                              f"of shape {tuple(x.shape[1:])}")
         lam = self.cov_vals.to(x.dtype)
-        return x.flatten(1) @ self.cov_vecs.to(x.dtype), lam, lam + sigma[:, None] ** 2
+        with torch.autocast(x.device.type, enabled=False):  # the skip carries x itself: never in bf16
+            coords = x.flatten(1) @ self.cov_vecs.to(x.dtype)
+        return coords, lam, lam + sigma[:, None] ** 2
 
     def _gauss(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(the Gaussian skip S (S + sigma^2 I)^-1 x (B, H, d), c_out (B,))."""
         coords, lam, total = self._eigen(x, sigma)
-        skip = ((coords * lam / total) @ self.cov_vecs.to(x.dtype).T).reshape(x.shape)
+        with torch.autocast(x.device.type, enabled=False):
+            skip = ((coords * lam / total) @ self.cov_vecs.to(x.dtype).T).reshape(x.shape)
         return skip, (lam * sigma[:, None] ** 2 / total).mean(1).sqrt()
 
     def _grad_h(self, x: torch.Tensor, c_in: torch.Tensor, c_noise: torch.Tensor, kw: dict) -> torch.Tensor:

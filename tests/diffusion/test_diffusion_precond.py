@@ -154,3 +154,14 @@ def test_gaussian_skip_is_kept_in_the_state_dict_and_checked():
         m(torch.zeros(2, 2, 2), 1.0)
     with pytest.raises(ValueError, match="cov_dim"):
         Denoiser(Zero(), cov_dim=-1)
+
+
+def test_gaussian_skip_stays_in_full_precision_under_autocast():
+    """Training autocasts to bf16 on CUDA; the skip, which carries x itself, must not lose x's precision."""
+    m = Denoiser(Zero(), cov_dim=12)
+    m.set_covariance(_anisotropic_cov(12).float())
+    x, sigma = torch.randn(4, 4, 3), torch.full((4,), 0.3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = m(x, sigma)
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, m(x, sigma), rtol=1e-6, atol=1e-6)

@@ -29,12 +29,12 @@ SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "guidance_mode",
 
 # fields added after the first checkpoints, with the value that reproduces a checkpoint written before each
 # existed: no per-asset descriptors, tail transforms, filtered scale, correlation map, guidance mode, horizon
-# spread, weighted context correlation or market tails
+# spread, weighted context correlation, market tails, state-dependent tails, sampling-denoiser checkpoint
+# choice or Gaussian skip
 LEGACY_VALUES: dict[str, Any] = {
     "asset_loadings": 0, "target_tails": "none", "target_scale": "forecast", "target_corr": "none",
     "guidance_mode": "blend", "horizon_spread": 1.0, "corr_decay": None, "market_tails": "none",
-    "tail_state": "none", "val_denoiser": "training",
-    "precond": "scalar",
+    "tail_state": "none", "val_denoiser": "training", "precond": "scalar",
 }
 
 

@@ -110,7 +110,7 @@ class Denoiser(nn.Module):
 
     def _eigen(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(coordinates (B, D) of x on the covariance's eigenvectors, lam (D,), lam + sigma^2 (B, D))."""
-        if x[0].numel() != self.cov_dim:
+        if x.shape[1:].numel() != self.cov_dim:
             raise ValueError(f"this denoiser's Gaussian skip has {self.cov_dim} entries per window; got a window "
                              f"of shape {tuple(x.shape[1:])}")
         lam = self.cov_vals.to(x.dtype)
@@ -123,7 +123,7 @@ class Denoiser(nn.Module):
         coords, lam, total = self._eigen(x, sigma)
         with torch.autocast(x.device.type, enabled=False):
             skip = ((coords * lam / total) @ self.cov_vecs.to(x.dtype).T).reshape(x.shape)
-        return skip, (lam * sigma[:, None] ** 2 / total).mean(1).sqrt()
+        return skip, _gauss_c_out(lam, total, sigma)
 
     def _grad_h(self, x: torch.Tensor, c_in: torch.Tensor, c_noise: torch.Tensor, kw: dict) -> torch.Tensor:
         create_graph = torch.is_grad_enabled()  # training or guidance differentiate through D
@@ -152,12 +152,17 @@ class Denoiser(nn.Module):
         u = (_bcast(c_in, x) * x).to(dt)
         h = self.net(u, c_noise.to(dt), cond=cond, asset_cond=asset_cond, cond_mask=cond_mask).to(x.dtype)
         if self.cov_dim:
-            coords, _, total = self._eigen(x, sigma)
+            coords, lam, total = self._eigen(x, sigma)
             quad = (coords**2 / (2 * total)).sum(1)
-            c_out = self._gauss(x, sigma)[1]
+            c_out = _gauss_c_out(lam, total, sigma)
         else:
             quad = (x**2).flatten(1).sum(1) / (2 * (sigma**2 + self.sigma_data**2))
         return quad + c_out / (sigma**2 * c_in) * h
+
+
+def _gauss_c_out(lam: torch.Tensor, total: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """c_out (B,) of the Gaussian skip: its root mean squared error per entry, from lam (D,), lam + sigma^2 (B, D)."""
+    return (lam * sigma[:, None] ** 2 / total).mean(1).sqrt()
 
 
 class ClassifierFreeGuidance(nn.Module):

@@ -431,7 +431,7 @@ def test_checkpoint_configs_from_before_asset_loadings_load_without_descriptors(
     assert ScoreConfig.from_dict(old).val_denoiser == "training"
 
 
-def test_gaussian_skip_holds_the_second_moments_of_the_training_windows(sp500_returns):
+def test_gaussian_skip_holds_the_second_moments_of_the_training_windows(sp500_returns, tmp_path):
     from finscore.generator import _windows
 
     returns = sp500_returns.loc["2012-01-01":"2014-12-31"].iloc[:, :3]
@@ -441,6 +441,9 @@ def test_gaussian_skip_holds_the_second_moments_of_the_training_windows(sp500_re
     x = g._targets(*_windows(returns.to_numpy(), 60, 10))[:n_train].reshape(n_train, -1)
     vecs, vals = g.model_.cov_vecs.double().numpy(), g.model_.cov_vals.double().numpy()
     np.testing.assert_allclose((vecs * vals) @ vecs.T, x.T @ x / n_train, rtol=1e-4, atol=1e-5)
+    back = ScoreGenerator.load(g.save(tmp_path / "m"))  # the covariance travels in the checkpoint
+    assert torch.equal(back.model_.cov_vecs, g.model_.cov_vecs) and torch.equal(back.model_.cov_vals, g.model_.cov_vals)
+    np.testing.assert_array_equal(back.sample(5, seed=1).values, g.sample(5, seed=1).values)
     plain = ScoreGenerator(horizon=10, context=60, preset="tiny", steps=2, progress=False)
     assert not hasattr(plain.fit(returns).model_, "cov_vecs")  # the default: EDM's scalar skip
     with pytest.raises(ValueError, match="precond must be one of"):

@@ -171,7 +171,7 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
     -------
     (ndarray (B, H, d) float64, info dict with "nfe" and, when used, "stress" / "refine" details)
     """
-    from finscore.diffusion import ClassifierFreeGuidance, sigmas_karras
+    from finscore.diffusion import sigmas_karras
     from finscore.sampling import get_sampler
 
     dev = resolve_device(device)
@@ -180,7 +180,7 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
     sigmas = sigmas_karras(plan.steps, plan.sigma_min, plan.sigma_max).to(dev)
     check_guidance(plan.guidance_mode, plan.guidance_scale)
     mixture = plan.guidance_mode == "mixture"
-    den = model if mixture or plan.guidance_scale == 1.0 else ClassifierFreeGuidance(model, plan.guidance_scale)
+    den = model if mixture else sampling_denoiser(model, "blend", plan.guidance_scale)  # mixture: rows set below
     if plan.refine is not None and not getattr(model, "energy_form", False):
         raise ValueError("refine needs an energy model: fit with parameterization='energy'")
     B, d = acond.shape[0], acond.shape[1]

@@ -196,6 +196,9 @@ class TukeyH:
         return cls(**{k: np.asarray(d[k], dtype=np.float64) for k in cls._FIELDS if d.get(k) is not None})
 
 
+_KAPPA_MAX = 2.0  # kappa is fitted in [0, _KAPPA_MAX]
+
+
 def _clip_ratio(ratio):
     """The volatility state, clipped to [1/8, 8]: beyond, ``rho^(-kappa)`` stays at its value there."""
     if isinstance(ratio, torch.Tensor):
@@ -259,7 +262,7 @@ def _nll(theta: np.ndarray, z: np.ndarray, ratio: np.ndarray | None = None) -> f
     two_sided = len(theta) - (ratio is not None) == 4
     h = np.where(u < 0, np.exp(theta[3]), np.exp(theta[2])) if two_sided else np.exp(theta[2])
     if ratio is not None:
-        h = h * ratio ** -np.clip(theta[-1], 0.0, 2.0)
+        h = h * ratio ** -np.clip(theta[-1], 0.0, _KAPPA_MAX)
     g = _lambert_inverse(u, h)
     g2 = g * g
     return float(np.mean(0.5 * g2 + log_s + 0.5 * h * g2 + np.log1p(h * g2)))
@@ -278,7 +281,7 @@ def _fit_one(z: np.ndarray, two_sided: bool = False,
     if ratio is not None:
         res = optimize.minimize(_nll, np.r_[res.x, 0.1], args=(z, ratio), method="Nelder-Mead",
                                 options={**opts, "maxiter": opts["maxiter"] * 2})
-        theta, kappa = res.x[:-1], float(np.clip(res.x[-1], 0.0, 2.0))
+        theta, kappa = res.x[:-1], float(np.clip(res.x[-1], 0.0, _KAPPA_MAX))
     h = [float(np.exp(v)) for v in theta[2:]]
     h = [v if v > 1e-6 else 0.0 for v in h]
     return float(theta[0]), float(np.exp(theta[1])), h[0], h[-1], kappa

@@ -96,7 +96,10 @@ class ScoreConfig:
     p_mean: float = -0.4
     p_std: float = 1.2
     weighting: str = "edm"  # "sigma2" (NCSN lambda = sigma^2) or "edm"
-    p_uncond: float = 0.1
+    # share of training rows whose condition is dropped (the unconditional branch of the guidance blend);
+    # 0.1 until item 36 of benchmarks/quality.md: on small panels the conditional branch overfits within a few
+    # hundred steps and early stopping leaves the unconditional branch barely trained (item 33)
+    p_uncond: float = 0.9
     # training
     steps: int = 2000  # 4000 won on one validation seed but lost on 2019-2022 (benchmarks/quality.md, item 6)
     batch_size: int = 256
@@ -107,9 +110,9 @@ class ScoreConfig:
     patience: int = 6
     val_fraction: float = 0.15
     # which denoiser's validation DSM loss picks the checkpoint (and stops training early): "training", the
-    # network under the training's condition dropout (nine tenths conditional); "sampling", the one the sampler
-    # follows (the guidance blend at guidance_scale, or the mixture's share of conditional rows; not kept,
-    # benchmarks/quality.md, item 33)
+    # network under the training's condition dropout (a share 1 - p_uncond of the rows conditional);
+    # "sampling", the one the sampler follows (the guidance blend at guidance_scale, or the mixture's share of
+    # conditional rows; not kept, benchmarks/quality.md, item 33)
     val_denoiser: str = "training"
     # sampling: "dpmpp_2m" (DPM-Solver++(2M), one network evaluation per level) since item 32 of
     # benchmarks/quality.md: level with "ode" (Heun, two per level) on the selection folds and 2019-2022 at

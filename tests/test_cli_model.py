@@ -76,3 +76,11 @@ def test_fit_fine_tunes_from_a_saved_model(model_dir, tmp_path, capsys):
              "--init-from", str(model_dir), "--out", str(tmp_path / "bad")]
     assert main(early) != 0
     assert "look ahead" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
+def test_cli_sampler_names_match_the_sampler_registry():
+    # the CLI spells the names out (so that parsing does not import torch); this keeps the two lists equal
+    from finscore.cli._common import SAMPLER_NAMES
+    from finscore.sampling import SAMPLERS
+
+    assert sorted(SAMPLER_NAMES) == sorted(SAMPLERS)

@@ -1,0 +1,78 @@
+"""How many absurd daily returns the scenarios of a crash state hold (quality.md, items 31, 36 and 37).
+
+For the models of ``quality.py`` (embedded data, trained through 2016, the same cache) and the contexts of
+a crash (every 5th trading day from ``--start`` to ``--end``; default 2020-02-20..2020-04-30, 11 dates; the
+last 250 days up to each), draws ``--n`` 20-day scenarios per context (``sample_many``, seed = the training
+seed) and reports per training seed, over all simulated daily log returns of all assets:
+
+* ``per10k_0.25``, ``per10k_0.5``: how many per 10,000 exceed 0.25 and 0.5 in absolute value;
+* ``largest``: the largest absolute value;
+
+and, for comparison, the largest absolute daily log return realized over the same 20-day windows.
+
+Usage::
+
+    python benchmarks/crash_extremes.py --seeds 0 1 2
+    python benchmarks/crash_extremes.py --seeds 0 1 2 --tag puncond01 -o p_uncond=0.1
+    python benchmarks/crash_extremes.py --seeds 0 --tag tsv -o tail_state=vol
+
+Writes benchmarks/results/crash_extremes_<data>_<tag>.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import pandas as pd
+from _common import header, md_table, prepare, publish  # same directory
+from quality import TRAIN_END, _fitted, parse_overrides
+
+CONTEXT_DAYS = 250
+HORIZON = 20
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="sp500")
+    p.add_argument("--preset", default="default")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("-o", "--override", action="append", default=[], help="ScoreConfig field=value")
+    p.add_argument("--tag", default="default")
+    p.add_argument("--start", default="2020-02-20")
+    p.add_argument("--end", default="2020-04-30")
+    p.add_argument("--n", type=int, default=100, help="scenarios per context")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    overrides = parse_overrides(args.override)
+    returns = prepare(args.data, args.threads)
+    idx = returns.index
+    inside = np.flatnonzero((idx >= pd.Timestamp(args.start)) & (idx <= pd.Timestamp(args.end)))
+    origins = [i for i in inside[::5] if i >= CONTEXT_DAYS - 1 and i + HORIZON < len(idx)]
+    if not origins:
+        raise SystemExit(f"no origin between {args.start} and {args.end} with {CONTEXT_DAYS} days of context "
+                         f"and {HORIZON} days after it in {args.data}")
+    contexts = [returns.iloc[i - CONTEXT_DAYS + 1:i + 1] for i in origins]
+    realized = max(float(np.abs(returns.iloc[i + 1:i + 1 + HORIZON].to_numpy()).max()) for i in origins)
+    rows = []
+    for seed in args.seeds:
+        gen = _fitted(args.data, args.preset, seed, overrides, returns)
+        gen.progress = False
+        v = np.abs(np.stack([s.values for s in gen.sample_many(args.n, HORIZON, contexts, seed=seed)]))
+        rows.append({"seed": seed, "values": str(v.size), "per10k_0.25": 1e4 * float(np.mean(v > 0.25)),
+                     "per10k_0.5": 1e4 * float(np.mean(v > 0.5)), "largest": float(v.max())})
+        print(f"seed {seed}: {rows[-1]}", flush=True)
+    lines = header(f"Absurd daily returns in crash-state scenarios, `{args.data}`", "crash_extremes.py",
+                   sys.argv[1:] if argv is None else argv)
+    lines += [(f"Models: preset {args.preset}, overrides {overrides or 'none'}, trained to {TRAIN_END}; "
+               f"{len(origins)} contexts from {idx[origins[0]].date()} to {idx[origins[-1]].date()} (every 5th "
+               f"day), {args.n} scenarios of {HORIZON} days each. Realized largest |daily log return| over the "
+               f"same windows: {realized:.3f}."), "", "Columns: see the script's docstring.", "",
+              md_table(pd.DataFrame(rows).set_index("seed"), "{:.3f}"), "", ""]
+    publish(lines, f"crash_extremes_{args.data}_{args.tag}.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -421,8 +421,8 @@ _SHAPE_FIELDS = ("horizon", "context", "state", "width", "depth", "heads", "asse
 
 
 def _warm_start(model, cfg: ScoreConfig, source, returns: pd.DataFrame) -> dict[str, Any]:
-    """Copy ``source``'s network weights into ``model``: all but what describes its own data (the static asset
-    descriptors and the Gaussian skip's covariance)."""
+    """Copy ``source``'s network weights into ``model``: all but what describes its own data (the modules'
+    ``DATA_BUFFERS``: the static asset descriptors and the Gaussian skip's covariance)."""
     if isinstance(source, (str, Path)):
         source = ScoreGenerator.load(source, device="cpu")
     if not isinstance(source, ScoreGenerator):
@@ -435,8 +435,9 @@ def _warm_start(model, cfg: ScoreConfig, source, returns: pd.DataFrame) -> dict[
     if differ:
         pairs = [f"{f}={getattr(source.config_, f)!r} vs {getattr(cfg, f)!r}" for f in differ]
         raise ValueError("init_from has a different network (init_from vs this configuration): " + ", ".join(pairs))
-    state = {k: v for k, v in source.model_.state_dict().items()
-             if not k.endswith(("asset_static", "cov_vecs", "cov_vals"))}
+    data = {f"{prefix}.{b}".lstrip(".") for prefix, mod in source.model_.named_modules()
+            for b in getattr(mod, "DATA_BUFFERS", ())}
+    state = {k: v for k, v in source.model_.state_dict().items() if k not in data}
     model.load_state_dict(state, strict=False)
     return {"fingerprint": source.fingerprint_, "fit_start": source.fit_start_.isoformat(),
             "fit_end": source.fit_end_.isoformat(), "assets": list(source.assets_)}

@@ -58,6 +58,9 @@ class Denoiser(nn.Module):
         in the state dict.
     """
 
+    #: buffers that describe the training data, not learned weights (a warm start does not copy them)
+    DATA_BUFFERS = ("cov_vecs", "cov_vals")
+
     def __init__(self, net: nn.Module, sigma_data: float = 1.0, *, energy: bool = False, cov_dim: int = 0) -> None:
         super().__init__()
         self.net = net

@@ -60,6 +60,9 @@ class ScoreNet(nn.Module):
     fills the descriptor buffer (zeros if None, e.g. before a checkpoint's weights are loaded).
     """
 
+    #: buffers that describe the training data, not learned weights (a warm start does not copy them)
+    DATA_BUFFERS = ("asset_static",)
+
     def __init__(self, config: NetConfig, asset_static: torch.Tensor | None = None) -> None:
         super().__init__()
         self.config = c = config

@@ -1,14 +1,21 @@
 """How many absurd daily returns the scenarios of a crash state hold (quality.md, items 31, 36 and 37).
 
 For the models of ``quality.py`` (embedded data, trained through 2016, the same cache) and the contexts of
-a crash (every 5th trading day from ``--start`` to ``--end``; default 2020-02-20..2020-04-30, 11 dates; the
+a crash (every 5th trading day from ``--start`` to ``--end``; default 2020-02-20..2020-04-30, 10 dates; the
 last 250 days up to each), draws ``--n`` 20-day scenarios per context (``sample_many``, seed = the training
 seed) and reports per training seed, over all simulated daily log returns of all assets:
 
 * ``per10k_0.25``, ``per10k_0.5``: how many per 10,000 exceed 0.25 and 0.5 in absolute value;
 * ``largest``: the largest absolute value;
+* for finscore's models with GJR-filtered targets, the anatomy of the values beyond 0.5: ``z_med``, the median
+  absolute GJR innovation that produced them (the value over its day's volatility, filtered through the
+  context and the scenario's earlier days, as the sampler rebuilds it), ``vol_med``, the median of that
+  day's volatility, and ``vol_up``, the share of them whose day's volatility is above the first day's
+  (raised inside the scenario by earlier shocks);
 
-and, for comparison, the largest absolute daily log return realized over the same 20-day windows.
+and, for comparison, the same counts for the conditional GARCH baseline of ``quality.py`` (GJR-t + Gaussian
+copula, fitted on the same training returns; one row per seed, sampled with that seed) and the largest
+absolute daily log return realized over the same 20-day windows.
 
 Usage::
 
@@ -28,6 +35,9 @@ import numpy as np
 import pandas as pd
 from _common import header, md_table, prepare, publish  # same directory
 from quality import TRAIN_END, _fitted, parse_overrides
+
+from finscore.baselines import GARCH
+from finscore.conditioning import gjr_standardize
 
 CONTEXT_DAYS = 250
 HORIZON = 20
@@ -56,20 +66,38 @@ def main(argv=None) -> int:
     contexts = [returns.iloc[i - CONTEXT_DAYS + 1:i + 1] for i in origins]
     realized = max(float(np.abs(returns.iloc[i + 1:i + 1 + HORIZON].to_numpy()).max()) for i in origins)
     rows = []
+
+    def count(name, gen, seed):
+        r = np.stack([s.values for s in gen.sample_many(args.n, HORIZON, contexts, seed=seed)])  # (m, n, H, d)
+        v = np.abs(r)
+        rows.append({"generator": name, "seed": seed, "values": str(v.size),
+                     "per10k_0.25": 1e4 * float(np.mean(v > 0.25)), "per10k_0.5": 1e4 * float(np.mean(v > 0.5)),
+                     "largest": float(v.max()), "z_med": "-", "vol_med": "-", "vol_up": "-"})
+        gjr = gen._gjr() if name == "finscore" else None
+        if gjr is not None and (v > 0.5).any():
+            first = gen._first_variance(np.stack([c.to_numpy(np.float64)[-gen.config_.context:] for c in contexts]))
+            first = np.repeat(first, args.n, axis=0)  # (m * n, d), as the sampler repeats each context
+            z, var = gjr_standardize(r.reshape(-1, *r.shape[2:]), first, gjr[0], return_variance=True)
+            big = v.reshape(z.shape) > 0.5
+            rows[-1].update(z_med=float(np.median(np.abs(z[big]))), vol_med=float(np.median(np.sqrt(var[big]))),
+                            vol_up=float(np.mean((var > first[:, None, :])[big])))
+        print(f"seed {seed}: {rows[-1]}", flush=True)
+
     for seed in args.seeds:
         gen = _fitted(args.data, args.preset, seed, overrides, returns)
         gen.progress = False
-        v = np.abs(np.stack([s.values for s in gen.sample_many(args.n, HORIZON, contexts, seed=seed)]))
-        rows.append({"seed": seed, "values": str(v.size), "per10k_0.25": 1e4 * float(np.mean(v > 0.25)),
-                     "per10k_0.5": 1e4 * float(np.mean(v > 0.5)), "largest": float(v.max())})
-        print(f"seed {seed}: {rows[-1]}", flush=True)
+        count("finscore", gen, seed)
+    garch = GARCH().fit(returns.loc[:TRAIN_END])
+    for seed in args.seeds:
+        count("garch", garch, seed)
     lines = header(f"Absurd daily returns in crash-state scenarios, `{args.data}`", "crash_extremes.py",
                    sys.argv[1:] if argv is None else argv)
     lines += [(f"Models: preset {args.preset}, overrides {overrides or 'none'}, trained to {TRAIN_END}; "
                f"{len(origins)} contexts from {idx[origins[0]].date()} to {idx[origins[-1]].date()} (every 5th "
-               f"day), {args.n} scenarios of {HORIZON} days each. Realized largest |daily log return| over the "
-               f"same windows: {realized:.3f}."), "", "Columns: see the script's docstring.", "",
-              md_table(pd.DataFrame(rows).set_index("seed"), "{:.3f}"), "", ""]
+               f"day), {args.n} scenarios of {HORIZON} days each; GARCH fitted on the same training returns. "
+               f"Realized largest |daily log return| over the same windows: {realized:.3f}."), "",
+              "Columns: see the script's docstring.", "",
+              md_table(pd.DataFrame(rows).set_index("generator"), "{:.3f}"), "", ""]
     publish(lines, f"crash_extremes_{args.data}_{args.tag}.md")
     return 0
 

@@ -25,7 +25,7 @@ from finscore.conditioning import (
 from finscore.correlation import EquiCorrelation, average_correlation, scale_window_mean
 from finscore.errors import CheckpointError, DataError, NumericalError
 from finscore.presets import ScoreConfig, resolve_config
-from finscore.protocol import BaseGenerator, _check_n_horizon
+from finscore.protocol import BaseGenerator, _check_n_horizon, check_contexts
 from finscore.scenarios import Scenarios
 from finscore.tails import MarketMatch, MarketTails, TukeyH
 
@@ -251,6 +251,7 @@ class ScoreGenerator(BaseGenerator):
         self._check_fitted()
         horizon = self.config_.horizon if horizon is None else horizon
         n, horizon = _check_n_horizon(n, horizon)
+        check_contexts(contexts)
         ctxs = [self._resolve_context(c) for c in contexts]
         if not ctxs:
             return []
@@ -267,8 +268,11 @@ class ScoreGenerator(BaseGenerator):
         from finscore.model import SamplingPlan
 
         cfg = self.config_
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1):
+            raise ValueError(f"steps must be a positive int (noise levels of the sampler) or None, got {steps!r}")
         return SamplingPlan(
-            sampler=sampler or cfg.sampler, steps=steps or cfg.sample_steps,
+            sampler=cfg.sampler if sampler is None else sampler,
+            steps=cfg.sample_steps if steps is None else int(steps),
             guidance_scale=cfg.guidance_scale if guidance_scale is None else guidance_scale,
             sigma_min=cfg.sigma_min, sigma_max=self.sigma_max_, batch=cfg.sample_batch, refine=refine,
             guidance_mode=guidance_mode or cfg.guidance_mode,

@@ -101,7 +101,7 @@ class ScoreConfig:
     # hundred steps and early stopping leaves the unconditional branch barely trained (item 33)
     p_uncond: float = 0.9
     # training
-    steps: int = 2000  # 4000 won on one validation seed but lost on 2019-2022 (benchmarks/quality.md, item 6)
+    steps: int = 2000  # 4000 lost on 2019-2022 (benchmarks/quality.md, item 6) and on the 2008-2009 CRPS (item 40)
     batch_size: int = 256
     lr: float = 2e-3
     weight_decay: float = 1e-4

@@ -30,6 +30,13 @@ class ScenarioGenerator(Protocol):
     def sample(self, n: int, horizon: int, context: pd.DataFrame | None = None, seed: Seed = None) -> Scenarios: ...
 
 
+def check_contexts(contexts: Any) -> None:
+    """TypeError for one DataFrame (or Series) passed where ``sample_many`` takes a sequence of them."""
+    if isinstance(contexts, (pd.DataFrame, pd.Series)):
+        raise TypeError("contexts must be a sequence of DataFrames (one per forecast origin), got one "
+                        f"{type(contexts).__name__}; for a single context pass [context] or call sample()")
+
+
 class BaseGenerator(ABC):
     """Shared plumbing: parameter introspection, fitted checks, context resolution, batched forecasts.
 
@@ -52,7 +59,7 @@ class BaseGenerator(ABC):
     # --------------------------------------------------------------- fit
     def fit(self, returns: pd.DataFrame) -> "BaseGenerator":
         """Fit on a (n_dates, n_assets) frame of daily log returns; returns ``self``."""
-        returns = check_returns(returns, name="returns", min_rows=max(2, self.min_context + 1))
+        returns = check_returns(returns, name="returns", min_rows=max(2, self.min_context + 1), reject_prices=True)
         self.assets_ = tuple(map(str, returns.columns))
         self._fit(returns)
         self.history_ = returns.iloc[-max(self.min_context, 1):].copy()
@@ -96,6 +103,7 @@ class BaseGenerator(ABC):
         The default loops over contexts with independent child seeds; generators with a
         batched path (ScoreGenerator) override it. Context ``i`` always gets child seed ``i``.
         """
+        check_contexts(contexts)
         seeds = spawn_seeds(seed, len(contexts))
         return [self.sample(n, horizon, context=c, seed=np.random.default_rng(s)) for c, s in zip(contexts, seeds)]
 
@@ -107,7 +115,7 @@ class BaseGenerator(ABC):
     def _resolve_context(self, context: pd.DataFrame | None) -> pd.DataFrame:
         if context is None:
             return self.history_
-        context = check_returns(context, name="context", min_rows=1)
+        context = check_returns(context, name="context", min_rows=1, reject_prices=True)
         context = check_same_assets(context, self.assets_, name="context")
         if len(context) < self.min_context:
             raise DataError(

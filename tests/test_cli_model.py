@@ -19,6 +19,7 @@ def test_sample_and_stress_commands(model_dir, tmp_path, capsys):
     assert main(["sample", str(model_dir), "--n", "64", "--steps", "4", "--out", str(out)]) == 0
     assert Scenarios.from_parquet(out).values.shape == (64, 10, 5)
     assert main(["sample", str(model_dir), "--n", "64", "--out", str(out)]) == 2  # exists, no --force
+    assert "pass --force" in capsys.readouterr().err
     st = tmp_path / "stress.parquet"
     assert main(["stress", str(model_dir), "--alpha", "0.95", "--n", "50", "--out", str(st)]) == 0
     scen = Scenarios.from_parquet(st)
@@ -41,6 +42,21 @@ def test_stress_by_rejection_is_exact(model_dir, tmp_path, capsys):
     # number of rows (BLAS may sum in another order): equal up to rounding
     assert np.all(loss >= info["level"][0] - 1e-12)
     assert "rejection" in capsys.readouterr().out
+
+
+def test_existing_outputs_are_refused_before_any_work(model_dir, tmp_path, capsys, monkeypatch):
+    from finscore.generator import ScoreGenerator
+
+    def no_load(*a, **k):
+        raise AssertionError("the model was loaded although the output exists")
+
+    monkeypatch.setattr(ScoreGenerator, "load", no_load)
+    out = tmp_path / "keep.parquet"
+    out.write_bytes(b"the user's file")
+    for cmd in (["sample", str(model_dir), "--n", "64"], ["stress", str(model_dir), "--n", "50"]):
+        assert main([*cmd, "--out", str(out)]) == 2
+        assert "pass --force" in capsys.readouterr().err
+    assert out.read_bytes() == b"the user's file"
 
 
 def test_stress_bad_input(model_dir, tmp_path, capsys):

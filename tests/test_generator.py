@@ -84,6 +84,13 @@ def test_bad_input_errors(tiny_generator, sp500_returns):
         g.sample(5, context=g.history_.iloc[-20:])
     with pytest.raises(ValueError, match="n must be a positive integer"):
         g.sample(0)
+    for steps in (0, -3, 2.5, True):  # not silently replaced by the config's sample_steps
+        with pytest.raises(ValueError, match=f"steps must be a positive int.*got {steps!r}"):
+            g.sample(5, steps=steps)
+    with pytest.raises(ValueError, match="unknown sampler ''"):
+        g.sample(5, sampler="")
+    with pytest.raises(TypeError, match="sequence of DataFrames"):
+        g.sample_many(5, None, g.history_)
     with pytest.raises(ValueError, match="unknown preset"):
         ScoreGenerator(preset="huge")
     with pytest.raises(TypeError, match="unknown ScoreGenerator arguments"):

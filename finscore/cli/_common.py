@@ -19,6 +19,14 @@ def add_data_args(p: argparse.ArgumentParser, *, required: bool = False) -> None
     p.add_argument("--end", dest="data_end", default=None, help="last date of the price history (YYYY-MM-DD)")
 
 
+def check_out(path: str, force: bool) -> None:
+    """Refuse an existing output file before any work is done (the write itself checks again, atomically)."""
+    from pathlib import Path
+
+    if Path(path).exists() and not force:
+        raise FileExistsError(f"{path} exists; pass --force to replace it")
+
+
 def load_returns(args: argparse.Namespace):
     from finscore.data import load_prices, to_returns
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from finscore.cli._common import load_generator, load_returns, parse_weights
+from finscore.cli._common import check_out, load_generator, load_returns, parse_weights
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     summary_path = out.with_name(f"{out.stem}_summary.csv")
     for path in (out, summary_path):
-        if path.exists() and not args.force:
-            raise FileExistsError(f"{path} exists; pass --force to replace it")
+        check_out(path, args.force)
     returns = load_returns(args)
     weights = parse_weights(args.weights, returns.shape[1])
     result = backtest(load_generator(args.model), returns, weights, args.start, levels=levels,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from finscore.cli._common import SAMPLER_NAMES
+from finscore.cli._common import SAMPLER_NAMES, check_out
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
                                overwrite=args.force, **kw)
         print(f"wrote {len(parts)} part files with {args.n} scenarios to {args.out}")
         return 0
+    check_out(args.out, args.force)
     gen = ScoreGenerator.load(args.model)
     scen = gen.sample(args.n, args.horizon, seed=args.seed, sampler=args.sampler, steps=args.steps)
     scen.to_parquet(args.out, overwrite=args.force)

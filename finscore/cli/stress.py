@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from finscore.cli._common import SAMPLER_NAMES, parse_weights
+from finscore.cli._common import SAMPLER_NAMES, check_out, parse_weights
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from finscore.generator import ScoreGenerator
     from finscore.stress import VaRGuidance
 
+    check_out(args.out, args.force)
     gen = ScoreGenerator.load(args.model)
     weights = parse_weights(args.weights, len(gen.assets_))
     guidance = VaRGuidance(weights, alpha=args.alpha, mode=args.mode, loss=args.loss, horizon_days=args.horizon_days)

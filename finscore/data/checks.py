@@ -8,12 +8,14 @@ import pandas as pd
 from finscore.errors import DataError
 
 
-def check_returns(returns: pd.DataFrame, *, name: str = "returns", min_rows: int = 2) -> pd.DataFrame:
+def check_returns(returns: pd.DataFrame, *, name: str = "returns", min_rows: int = 2,
+                  reject_prices: bool = False) -> pd.DataFrame:
     """Validate a (n_dates, n_assets) frame of daily returns and return it as float64.
 
     Raises ``DataError`` naming the asset and date for: a non-DataFrame, a non-datetime
     index, duplicate or unsorted dates, non-numeric columns, NaN/inf values, fewer than
-    ``min_rows`` rows, duplicate asset names.
+    ``min_rows`` rows, duplicate asset names. With ``reject_prices``, also for a column that looks
+    like prices (every value positive with a median above 0.5: no daily return series looks like that).
     """
     if not isinstance(returns, pd.DataFrame):
         raise DataError(f"{name} must be a pandas DataFrame (dates × assets), got {type(returns).__name__}")
@@ -44,6 +46,13 @@ def check_returns(returns: pd.DataFrame, *, name: str = "returns", min_rows: int
             f"{name} has {int(bad.sum())} missing/non-finite values; first: {kind} for asset "
             f"{returns.columns[j]!r} on {returns.index[i].date()}"
         )
+    if reject_prices:
+        med = np.median(values, axis=0)
+        pricey = np.flatnonzero((values > 0).all(axis=0) & (med > 0.5))
+        if pricey.size:
+            j = int(pricey[0])
+            raise DataError(f"{name} column {returns.columns[j]!r} looks like prices, not returns (every value "
+                            f"positive, median {med[j]:.4g}); convert prices with finscore.data.to_returns")
     return returns.astype(np.float64)
 
 

@@ -120,8 +120,11 @@ def to_wide(frame: pd.DataFrame, *, name: str, strict: bool = True, repairs: lis
     has_index = isinstance(frame.index, pd.DatetimeIndex)
     date_col = None if has_index else _find(frame.columns, DATE_NAMES)
     asset_col, price_col = _find(frame.columns, ASSET_NAMES), _find(frame.columns, PRICE_NAMES)
+    # numeric asset ids (PERMNO-style) are long form too when the dates repeat, as no wide frame's do
+    dates_repeat = frame.index.has_duplicates if has_index else (
+        date_col is not None and bool(frame[date_col].duplicated().any()))
     is_long = (asset_col is not None and price_col is not None and asset_col != price_col
-               and not pd.api.types.is_numeric_dtype(frame[asset_col]))
+               and (not pd.api.types.is_numeric_dtype(frame[asset_col]) or dates_repeat))
     if is_long:
         if has_index:
             frame = frame.rename_axis("__date__").reset_index()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -73,7 +74,7 @@ def backtest(
     -------
     BacktestResult indexed by forecast date.
     """
-    returns = check_returns(returns, name="returns")
+    returns = check_returns(returns, name="returns", reject_prices=True)
     assets = tuple(map(str, returns.columns))
     w = pd.Series(portfolio_weights(weights, assets), index=assets)
     lv = tuple(float(x) for x in check_levels(levels))
@@ -101,6 +102,11 @@ def backtest(
         generator.fit(returns.loc[returns.index < pd.Timestamp(start)])
     elif refit_every is None and set(map(str, generator.assets_)) != set(assets):
         raise DataError(f"generator was fitted on assets {list(generator.assets_)} but returns has {list(assets)}")
+    fit_end = getattr(generator, "fit_end_", None) if refit_every is None else None
+    if fit_end is not None and pd.Timestamp(fit_end) > returns.index[positions[0]]:
+        warnings.warn(f"{type(generator).__name__} was fitted on data up to {pd.Timestamp(fit_end).date()}, after the "
+                      f"first forecast origin {returns.index[positions[0]].date()}: the backtest is look-ahead biased",
+                      stacklevel=2)
 
     root = _root_seed(seed)
     port = np.empty((len(positions), n_scenarios))

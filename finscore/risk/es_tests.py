@@ -151,7 +151,17 @@ def acerbi_szekely(
     ESTestResult; p-values are ``(1 + #{Z_sim <= Z}) / (n_sim + 1)``.
     """
     x = np.asarray(realized, dtype=np.float64)
-    s = np.sort(np.asarray(scenarios, dtype=np.float64), axis=1)
+    s = np.asarray(scenarios, dtype=np.float64)
+    if s.ndim != 2:
+        raise ValueError(f"scenarios must be a 2-d array (dates, scenarios), got shape {s.shape}")
+    if isinstance(n_sim, bool) or not isinstance(n_sim, (int, np.integer)) or n_sim < 1:
+        raise ValueError(f"n_sim must be a positive int, got {n_sim!r}")
+    for name, a in (("realized", x), ("scenarios", s), ("var", np.asarray(var, dtype=np.float64)),
+                    ("es", np.asarray(es, dtype=np.float64))):
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} has {int(np.sum(~np.isfinite(a)))} non-finite values; the ES tests need "
+                             "finite inputs (drop the dates without a forecast first)")
+    s = np.sort(s, axis=1)
     t_obs, n_scen = s.shape
     if n_scen < 2:
         raise ValueError(f"the Acerbi-Szekely tests need at least 2 scenarios per date, got {n_scen}")

@@ -8,9 +8,10 @@ import numpy as np
 
 
 def check_levels(levels: "float | Sequence[float]") -> np.ndarray:
-    """Validate confidence levels: ndarray (k,) of floats strictly inside (0, 1).
+    """Validate confidence levels: ndarray (k,) of floats in [0.5, 1).
 
-    A single float gives shape (1,). Raises ``ValueError`` naming the bad levels.
+    A single float gives shape (1,). Raises ``ValueError`` naming the bad levels; a level below 0.5 is
+    taken for a tail probability given by mistake (0.01 for 0.99).
     """
     arr = np.atleast_1d(np.asarray(levels, dtype=np.float64))
     if arr.ndim != 1 or arr.size == 0:
@@ -18,7 +19,23 @@ def check_levels(levels: "float | Sequence[float]") -> np.ndarray:
     bad = arr[~((arr > 0) & (arr < 1))]
     if bad.size:
         raise ValueError(f"levels must lie strictly inside (0, 1) (e.g. 0.99 for 99% VaR), got {bad.tolist()}")
+    tail = arr[arr < 0.5]
+    if tail.size:
+        raise ValueError(f"levels are confidence levels, at least 0.5 (0.99 for 99% VaR), not tail probabilities; "
+                         f"got {tail.tolist()} (did you mean {[round(1 - x, 12) for x in tail.tolist()]}?)")
     return arr
+
+
+def _scenario_losses(returns: np.ndarray) -> np.ndarray:
+    """``-returns`` as float64, after checking that there are scenarios and that every value is finite."""
+    r = np.asarray(returns, dtype=np.float64)
+    if r.ndim == 0 or r.shape[-1] == 0:
+        raise ValueError(f"returns must hold scenarios on the last axis, got shape {r.shape}")
+    bad = ~np.isfinite(r)
+    if bad.any():
+        raise ValueError(f"returns has {int(bad.sum())} non-finite values (first at index "
+                         f"{tuple(int(i) for i in np.argwhere(bad)[0])}); VaR and ES need finite scenarios")
+    return -r
 
 
 def var(returns: np.ndarray, level: "float | Sequence[float]") -> np.ndarray:
@@ -37,7 +54,7 @@ def var(returns: np.ndarray, level: "float | Sequence[float]") -> np.ndarray:
     ndarray (...,) for a float level, (..., k) for a sequence.
     """
     lv = check_levels(level)
-    loss = -np.asarray(returns, dtype=np.float64)
+    loss = _scenario_losses(returns)
     q = np.quantile(loss, lv, axis=-1, method="inverted_cdf")  # (k, ...)
     q = np.moveaxis(q, 0, -1)
     return q[..., 0] if np.ndim(level) == 0 else q
@@ -60,7 +77,7 @@ def es(returns: np.ndarray, level: "float | Sequence[float]") -> np.ndarray:
     ndarray (...,) for a float level, (..., k) for a sequence.
     """
     lv = check_levels(level)
-    loss = -np.asarray(returns, dtype=np.float64)
+    loss = _scenario_losses(returns)
     v = var(returns, lv)  # (..., k)
     excess = np.maximum(loss[..., None, :] - v[..., :, None], 0.0).mean(axis=-1)  # (..., k)
     out = v + excess / (1.0 - lv)

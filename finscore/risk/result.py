@@ -154,6 +154,17 @@ def compare_backtests(
         common = res.realized.index if common is None else common.intersection(res.realized.index)
     if len(common) < 3:
         raise DataError(f"the backtests share only {len(common)} forecast dates; at least 3 are needed")
+    (ref_name, ref), *others = results.items()
+    for name, res in others:  # the losses are comparable only for one book over one horizon
+        if res.horizon_days != ref.horizon_days:
+            raise DataError(f"backtests {ref_name!r} and {name!r} forecast different horizons "
+                            f"({ref.horizon_days} and {res.horizon_days} days)")
+        a, b = ref.realized.loc[common].to_numpy(), res.realized.loc[common].to_numpy()
+        bad = np.abs(a - b) > 1e-9 * (1.0 + np.abs(a))
+        if bad.any():
+            first = common[int(np.argmax(bad))]
+            raise DataError(f"backtests {ref_name!r} and {name!r} realized different portfolio returns on "
+                            f"{first.date()} (other weights or data?); compare backtests of the same book")
     per = {name: res.losses(res._level(level)).loc[common] for name, res in results.items()}
     table = pd.DataFrame({
         "exceedances": {n: int(r.exceedances[r._level(level)].loc[common].sum()) for n, r in results.items()},

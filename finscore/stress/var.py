@@ -74,6 +74,19 @@ def _check_alpha(alpha: float) -> None:
         raise ValueError(f"alpha must be a probability in (0, 1), got {alpha!r}")
 
 
+def _as_int(name: str, v: Any) -> Any:
+    """``v`` as a Python int when it is an integer (numpy's too, not a bool); anything else unchanged, for the
+    range checks to reject by name."""
+    return int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) else v
+
+
+def _as_real(name: str, v: Any) -> float:
+    """``v`` as a float, or a ValueError naming the argument (not a TypeError from ``float``)."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a real number, got {v!r}")  # noqa: TRY004 (as every VaRGuidance check)
+    return float(v)
+
+
 def _as_tensor(v: Any, like: torch.Tensor) -> torch.Tensor:
     t = torch.as_tensor(v, dtype=like.dtype, device=like.device)
     return t[:, None, :] if t.ndim == 2 else t  # (B, d) -> (B, 1, d) to broadcast over time
@@ -173,7 +186,7 @@ class VaRGuidance:
                 raise DataError(f"weights string must be 'equal', got {w!r}")
             values = np.ones(1)
         elif isinstance(w, (dict, pd.Series)):
-            w = tuple((str(k), float(v)) for k, v in w.items())
+            w = tuple((str(k), _as_real(f"weights[{k!r}]", v)) for k, v in w.items())
             values = np.array([v for _, v in w])
         else:
             values = np.asarray(w, dtype=np.float64).reshape(-1)
@@ -184,12 +197,19 @@ class VaRGuidance:
             if np.allclose(values, 0.0):
                 raise DataError("weights are all zero: the portfolio loss would be identically 0")
         object.__setattr__(self, "weights", w)
+        for name in ("horizon_days", "n_pilot", "finish_steps", "posterior_draws"):
+            object.__setattr__(self, name, _as_int(name, getattr(self, name)))
+        if self.loss is not None:
+            object.__setattr__(self, "loss", _as_real("loss", self.loss))
+        object.__setattr__(self, "strength", _as_real("strength", self.strength))
+        object.__setattr__(self, "temperature", _as_real("temperature", self.temperature))
         _check_alpha(self.alpha)
         if self.mode not in MODES:
             raise ValueError(f"mode must be 'exceed' or 'cap', got {self.mode!r}")
         if self.loss is not None and not math.isfinite(self.loss):
             raise ValueError(f"loss must be a finite number or None, got {self.loss!r}")
-        if self.horizon_days is not None and (not isinstance(self.horizon_days, int) or self.horizon_days < 1):
+        h = self.horizon_days
+        if h is not None and (isinstance(h, bool) or not isinstance(h, int) or h < 1):
             raise ValueError(f"horizon_days must be a positive int or None, got {self.horizon_days!r}")
         if not (math.isfinite(self.strength) and self.strength > 0):
             raise ValueError(f"strength must be finite and > 0, got {self.strength!r}")
@@ -198,7 +218,7 @@ class VaRGuidance:
         if self.n_pilot is not None and (isinstance(self.n_pilot, bool) or not isinstance(self.n_pilot, int)
                                          or self.n_pilot < (1 if self.loss is None else 0)):
             raise ValueError(f"n_pilot must be a positive int (0 allowed with an explicit loss), got {self.n_pilot!r}")
-        if not isinstance(self.finish_steps, int) or self.finish_steps < 2:
+        if isinstance(self.finish_steps, bool) or not isinstance(self.finish_steps, int) or self.finish_steps < 2:
             raise ValueError(f"finish_steps must be an int >= 2, got {self.finish_steps!r}")
         if (isinstance(self.posterior_draws, bool) or not isinstance(self.posterior_draws, int)
                 or self.posterior_draws < 0 or self.posterior_draws % 2):

@@ -140,7 +140,7 @@ def evaluate(generators: Mapping[str, Any], returns: pd.DataFrame, *, train_end,
     """
     from tqdm.auto import tqdm
 
-    returns = check_returns(returns, name="returns")
+    returns = check_returns(returns, name="returns", reject_prices=True)
     if not generators or not isinstance(generators, Mapping):
         raise DataError("generators must be a non-empty dict name -> generator")
     if "real" in generators:

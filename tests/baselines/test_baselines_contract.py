@@ -124,6 +124,19 @@ def test_fit_rejects_bad_returns(small_returns):
         GARCH().fit(small_returns.iloc[:50])
 
 
+def test_one_context_given_to_sample_many(fitted, small_returns):
+    with pytest.raises(TypeError, match="sequence of DataFrames .* got one DataFrame.*\\[context\\]"):
+        fitted.sample_many(5, 3, small_returns.iloc[-250:])
+
+
+def test_prices_given_for_returns_are_refused(small_returns, fitted):
+    prices = 100.0 * np.exp(small_returns.cumsum())  # what load_prices gives, before to_returns
+    with pytest.raises(DataError, match=f"column {prices.columns[0]!r} looks like prices.*to_returns"):
+        HistoricalSimulation().fit(prices)
+    with pytest.raises(DataError, match="context column .* looks like prices"):
+        fitted.sample(5, 3, context=prices.iloc[-300:])
+
+
 def test_pickle_round_trip(fitted):
     twin = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(twin.sample(10, 3, seed=6).values, fitted.sample(10, 3, seed=6).values)

@@ -41,6 +41,17 @@ def test_dataframe_sources_wide_and_long(prices):
     pd.testing.assert_frame_equal(load_prices(with_col), prices, check_freq=False)
 
 
+def test_long_form_with_numeric_asset_ids(prices, tmp_path):
+    # PERMNO-style ids: numeric, but the dates repeat, so the file is long form, not a wide one with an "id" asset
+    long = _long(prices).replace({"Ticker": {"A": 10107, "B": 14593, "C": 93436}}).rename(columns={"Ticker": "id"})
+    path = tmp_path / "permno.csv"
+    long.to_csv(path, index=False)
+    for source in (path, long):
+        out = load_prices(source)
+        assert list(out.columns) == ["10107", "14593", "93436"]
+        np.testing.assert_allclose(out.to_numpy(), prices.to_numpy())
+
+
 def test_long_form_duplicate_rows(prices):
     long = _long(prices)
     dup = pd.concat([long, long.iloc[[3]].assign(Close=1.0)])

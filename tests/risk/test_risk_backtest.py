@@ -1,5 +1,7 @@
 """The rolling backtest: closed-form coverage with a Gaussian fake, batching, seeds, refits, errors."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -125,6 +127,20 @@ def test_end_limits_the_forecast_dates():
 def small():
     returns = gaussian_returns(100, n_assets=2, seed=8)
     return returns, GaussianIID().fit(returns.iloc[:30])
+
+
+def test_a_generator_fitted_past_the_first_origin_is_flagged(small):
+    returns, gen = small  # fitted on the first 30 rows: no warning from origin 50 on
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        backtest(gen, returns, "equal", returns.index[50], context_length=30, n_scenarios=20, progress=False)
+    late = GaussianIID().fit(returns.iloc[:80])
+    with pytest.warns(UserWarning, match=f"up to {returns.index[79].date()}.*{returns.index[50].date()}.*look-ahead"):
+        backtest(late, returns, "equal", returns.index[50], context_length=30, n_scenarios=20, progress=False)
+    with warnings.catch_warnings():  # refitting at each origin never looks ahead
+        warnings.simplefilter("error")
+        backtest(late, returns, "equal", returns.index[50], context_length=30, n_scenarios=20, refit_every=10,
+                 progress=False)
 
 
 def test_weights_that_do_not_match_the_assets(small):

@@ -74,3 +74,16 @@ def test_zero_and_all_exceedances(shift):
 def test_shape_mismatch():
     with pytest.raises(ValueError, match="shape"):
         acerbi_szekely(np.zeros(5), np.ones(5), np.ones(5), np.zeros((4, 10)), 0.99)
+
+
+def test_bad_inputs_are_named():
+    scen = np.random.default_rng(0).standard_normal((5, 20))
+    args = (np.zeros(5), np.ones(5), np.ones(5))
+    with pytest.raises(ValueError, match="2-d array"):
+        acerbi_szekely(*args, scen[0], 0.99)
+    with pytest.raises(ValueError, match="n_sim"):
+        acerbi_szekely(*args, scen, 0.99, n_sim=0)
+    realized = np.zeros(5)
+    realized[2] = np.nan  # would count as a non-hit
+    with pytest.raises(ValueError, match="realized has 1 non-finite"):
+        acerbi_szekely(realized, np.ones(5), np.ones(5), scen, 0.99)

@@ -43,3 +43,21 @@ def test_shapes_and_ordering():
 def test_levels_outside_unit_interval(bad):
     with pytest.raises(ValueError, match="inside \\(0, 1\\)|non-empty"):
         var(np.zeros(10), bad)
+
+
+@pytest.mark.parametrize("measure", [var, es])
+def test_tail_probability_given_for_a_level(measure):
+    # 0.01 for 0.99 would silently give the 1% quantile of the loss (a gain): refused, with the likely meaning
+    with pytest.raises(ValueError, match=r"confidence levels.*\[0.01\].*\[0.99\]"):
+        measure(np.linspace(-1, 1, 100), 0.01)
+    assert np.isfinite(measure(np.linspace(-1, 1, 100), 0.5))  # the median loss is still a level
+
+
+@pytest.mark.parametrize("measure", [var, es])
+def test_empty_or_non_finite_scenarios(measure):
+    with pytest.raises(ValueError, match="scenarios on the last axis"):
+        measure(np.zeros((3, 0)), 0.99)
+    r = np.zeros((2, 50))
+    r[1, 7] = np.nan
+    with pytest.raises(ValueError, match=r"1 non-finite values \(first at index \(1, 7\)\)"):
+        measure(r, 0.99)

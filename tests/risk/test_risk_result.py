@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from risk_fakes import GaussianIID, gaussian_returns
 
+from finscore.errors import DataError
 from finscore.risk import BacktestResult, backtest, compare_backtests
 
 matplotlib.use("Agg")
@@ -96,3 +97,15 @@ def test_compare_errors(results):
         compare_backtests(results, 0.9)
     with pytest.raises(ValueError, match="loss must be"):
         compare_backtests(results, 0.99, loss="mse")
+
+
+def test_compare_refuses_different_books(data, results):
+    gen = GaussianIID(sigma=0.01).fit(data.iloc[:100])
+    other_book = backtest(gen, data, [1.0, 0.0], data.index[100], context_length=50, n_scenarios=300, progress=False)
+    with pytest.raises(DataError, match=f"'right' and 'first' realized different portfolio returns on "
+                                        f"{data.index[100].date()}"):
+        compare_backtests({"right": results["right"], "first": other_book}, 0.99)
+    longer = backtest(gen, data, "equal", data.index[100], context_length=50, n_scenarios=300, horizon_days=5,
+                      progress=False)
+    with pytest.raises(DataError, match="different horizons \\(1 and 5 days\\)"):
+        compare_backtests({"right": results["right"], "5d": longer}, 0.99)

@@ -58,10 +58,24 @@ def test_alpha_outside_unit_interval(alpha):
     ({"posterior_draws": -2}, "posterior_draws"),
     ({"posterior_draws": True}, "posterior_draws"),
     ({"normal_scores": 1}, "normal_scores must be True or False"),
+    ({"horizon_days": True}, "horizon_days"),
+    ({"finish_steps": True}, "finish_steps"),
+    ({"loss": "0.05"}, "loss must be a real number, got '0.05'"),
+    ({"strength": None}, "strength must be a real number"),
+    ({"weights": {"AAA": None, "BBB": 1.0}}, "weights\\['AAA'\\] must be a real number, got None"),
 ])
 def test_bad_options(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        VaRGuidance("equal", **kwargs)
+        VaRGuidance(**{"weights": "equal", **kwargs})
+
+
+def test_numpy_integers_are_integers():
+    g = VaRGuidance("equal", horizon_days=np.int64(5), n_pilot=np.int32(100), finish_steps=np.int64(10),
+                    posterior_draws=np.int16(8), loss=np.float32(0.05))
+    assert (g.horizon_days, g.n_pilot, g.finish_steps, g.posterior_draws) == (5, 100, 10, 8)
+    assert all(type(v) is int for v in (g.horizon_days, g.n_pilot, g.finish_steps, g.posterior_draws))
+    assert g == VaRGuidance("equal", horizon_days=5, n_pilot=100, finish_steps=10, posterior_draws=8,
+                            loss=float(np.float32(0.05)))  # hashable specs compare equal
 
 
 def test_infeasible_explicit_levels():

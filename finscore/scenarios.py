@@ -171,11 +171,17 @@ class Scenarios:
         prev = np.concatenate([np.full((value.shape[0], 1), total), value[:, :-1]], axis=1)
         return value / prev - 1.0
 
+    def _horizon_arg(self, horizon: int | None) -> int:
+        """``horizon`` checked as a whole number of days in [1, self.horizon] (None: the full horizon)."""
+        if horizon is None:
+            return self.horizon
+        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= self.horizon:
+            raise ValueError(f"horizon must be a whole number of days in [1, {self.horizon}], got {horizon!r}")
+        return int(horizon)
+
     def portfolio_pnl(self, weights, *, value: float = 1.0, horizon: int | None = None) -> np.ndarray:
         """P&L over ``horizon`` days (default: the full horizon) of a book worth ``value``: ndarray (n_scenarios,)."""
-        h = self.horizon if horizon is None else int(horizon)
-        if not 1 <= h <= self.horizon:
-            raise ValueError(f"horizon must be in [1, {self.horizon}], got {horizon}")
+        h = self._horizon_arg(horizon)
         return value * self.portfolio_returns(weights)[:, h - 1]
 
     def price_paths(self, start_prices: "Sequence[float] | pd.Series | np.ndarray") -> np.ndarray:
@@ -192,9 +198,7 @@ class Scenarios:
 
     def aggregate(self, horizon: int | None = None) -> np.ndarray:
         """Per-asset log returns summed over the first ``horizon`` steps: ndarray (n_scenarios, n_assets)."""
-        h = self.horizon if horizon is None else int(horizon)
-        if not 1 <= h <= self.horizon:
-            raise ValueError(f"horizon must be in [1, {self.horizon}], got {horizon}")
+        h = self._horizon_arg(horizon)
         return self.values[:, :h].sum(axis=1)
 
     def subset(self, index) -> "Scenarios":

@@ -59,6 +59,15 @@ def test_portfolio_pnl_matches_hand_computation(scen):
     np.testing.assert_allclose(np.prod(1 + daily, axis=1) - 1, scen.portfolio_returns(w)[:, -1], rtol=1e-10)
 
 
+@pytest.mark.parametrize("horizon", [0, 2.5, True, 10_000])
+def test_horizon_must_be_whole_days_inside_the_paths(scen, horizon):
+    with pytest.raises(ValueError, match=f"whole number of days in \\[1, {scen.horizon}\\], got {horizon!r}"):
+        scen.portfolio_pnl("equal", horizon=horizon)
+    with pytest.raises(ValueError, match="whole number of days"):
+        scen.aggregate(horizon)
+    assert scen.aggregate(np.int64(1)).shape == (scen.n_scenarios, scen.n_assets)
+
+
 def test_price_paths(scen):
     paths = scen.price_paths(pd.Series({"C": 3.0, "A": 1.0, "B": 2.0}))
     assert paths.shape == (7, 6, 3)

@@ -143,7 +143,13 @@ def _positive_int(value, name: str) -> int:
 
 def _forecast_positions(index: pd.DatetimeIndex, start, end, horizon_days: int, ctx_len: int) -> np.ndarray:
     """Row positions of the forecast dates; errors name the date and the rows needed."""
-    start = pd.Timestamp(start)
+    given = start
+    try:
+        start = pd.Timestamp(start)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"start must be a date (e.g. '2019-01-02'), got {given!r}") from exc
+    if pd.isna(start):
+        raise ValueError(f"start must be a date (e.g. '2019-01-02'), got {given!r}")
     p0 = int(index.searchsorted(start))
     last = len(index) - 1 - horizon_days  # the last date with horizon_days realized rows after it
     if end is not None:

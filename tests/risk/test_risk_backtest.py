@@ -129,6 +129,13 @@ def small():
     return returns, GaussianIID().fit(returns.iloc[:30])
 
 
+@pytest.mark.parametrize("start", [None, "not a date"])
+def test_start_that_is_not_a_date(small, start):
+    returns, gen = small
+    with pytest.raises(ValueError, match=f"start must be a date.*got {start!r}"):
+        backtest(gen, returns, "equal", start, context_length=30, progress=False)
+
+
 def test_a_generator_fitted_past_the_first_origin_is_flagged(small):
     returns, gen = small  # fitted on the first 30 rows: no warning from origin 50 on
     with warnings.catch_warnings():

@@ -7,13 +7,13 @@ seed) and reports per training seed, over all simulated daily log returns of all
 
 * ``per10k_0.25``, ``per10k_0.5``: how many per 10,000 exceed 0.25 and 0.5 in absolute value;
 * ``largest``: the largest absolute value;
-* for finscore's models with GJR-filtered targets, the anatomy of the values beyond 0.5: ``z_med``, the median
-  absolute GJR innovation that produced them (the value over its day's volatility, filtered through the
-  context and the scenario's earlier days, as the sampler rebuilds it), ``vol_med``, the median of that
-  day's volatility, and ``vol_up``, the share of them whose day's volatility is above the first day's
-  (raised inside the scenario by earlier shocks);
+* the anatomy of the values beyond 0.5 (finscore's models with GJR-filtered targets, and GARCH): ``z_med``,
+  the median absolute GJR innovation that produced them (the value over its day's volatility, filtered
+  through the context and the scenario's earlier days with the generator's own GJR parameters, as its
+  sampler rebuilds it), ``vol_med``, the median of that day's volatility, and ``vol_up``, the share of them
+  whose day's volatility is above the first day's (raised inside the scenario by earlier shocks);
 
-and, for comparison, the same counts for the conditional GARCH baseline of ``quality.py`` (GJR-t + Gaussian
+and, for comparison, the same figures for the conditional GARCH baseline of ``quality.py`` (GJR-t + Gaussian
 copula, fitted on the same training returns; one row per seed, sampled with that seed) and the largest
 absolute daily log return realized over the same 20-day windows.
 
@@ -67,17 +67,26 @@ def main(argv=None) -> int:
     realized = max(float(np.abs(returns.iloc[i + 1:i + 1 + HORIZON].to_numpy()).max()) for i in origins)
     rows = []
 
+    def gjr_state(name, gen):
+        """(GJR parameters, first-day variances (contexts, d)) with which ``gen`` rebuilds its scenarios, or None."""
+        if name == "garch":
+            return gen.vol_, np.stack([gen.forecast_variance(c).to_numpy() for c in contexts])
+        gjr = gen._gjr()
+        if gjr is None:  # targets not GJR-filtered
+            return None
+        return gjr[0], gen._first_variance(np.stack([c.to_numpy(np.float64)[-gen.config_.context:] for c in contexts]))
+
     def count(name, gen, seed):
         r = np.stack([s.values for s in gen.sample_many(args.n, HORIZON, contexts, seed=seed)])  # (m, n, H, d)
         v = np.abs(r)
         rows.append({"generator": name, "seed": seed, "values": str(v.size),
                      "per10k_0.25": 1e4 * float(np.mean(v > 0.25)), "per10k_0.5": 1e4 * float(np.mean(v > 0.5)),
                      "largest": float(v.max()), "z_med": "-", "vol_med": "-", "vol_up": "-"})
-        gjr = gen._gjr() if name == "finscore" else None
-        if gjr is not None and (v > 0.5).any():
-            first = gen._first_variance(np.stack([c.to_numpy(np.float64)[-gen.config_.context:] for c in contexts]))
-            first = np.repeat(first, args.n, axis=0)  # (m * n, d), as the sampler repeats each context
-            z, var = gjr_standardize(r.reshape(-1, *r.shape[2:]), first, gjr[0], return_variance=True)
+        state = gjr_state(name, gen) if (v > 0.5).any() else None
+        if state is not None:
+            vol, first = state
+            first = np.repeat(first, args.n, axis=0)  # (m * n, d), as the samplers repeat each context
+            z, var = gjr_standardize(r.reshape(-1, *r.shape[2:]), first, vol, return_variance=True)
             big = v.reshape(z.shape) > 0.5
             rows[-1].update(z_med=float(np.median(np.abs(z[big]))), vol_med=float(np.median(np.sqrt(var[big]))),
                             vol_up=float(np.mean((var > first[:, None, :])[big])))

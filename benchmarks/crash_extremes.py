@@ -67,9 +67,9 @@ def main(argv=None) -> int:
     realized = max(float(np.abs(returns.iloc[i + 1:i + 1 + HORIZON].to_numpy()).max()) for i in origins)
     rows = []
 
-    def gjr_state(name, gen):
+    def gjr_state(gen):
         """(GJR parameters, first-day variances (contexts, d)) with which ``gen`` rebuilds its scenarios, or None."""
-        if name == "garch":
+        if isinstance(gen, GARCH):
             return gen.vol_, np.stack([gen.forecast_variance(c).to_numpy() for c in contexts])
         gjr = gen._gjr()
         if gjr is None:  # targets not GJR-filtered
@@ -82,7 +82,7 @@ def main(argv=None) -> int:
         rows.append({"generator": name, "seed": seed, "values": str(v.size),
                      "per10k_0.25": 1e4 * float(np.mean(v > 0.25)), "per10k_0.5": 1e4 * float(np.mean(v > 0.5)),
                      "largest": float(v.max()), "z_med": "-", "vol_med": "-", "vol_up": "-"})
-        state = gjr_state(name, gen) if (v > 0.5).any() else None
+        state = gjr_state(gen) if (v > 0.5).any() else None
         if state is not None:
             vol, first = state
             first = np.repeat(first, args.n, axis=0)  # (m * n, d), as the samplers repeat each context

@@ -8,6 +8,7 @@ conditional on ``context`` (default: the end of the fitted data).
 from __future__ import annotations
 
 import inspect
+import warnings
 from abc import ABC, abstractmethod
 from typing import Any, Protocol, Sequence, runtime_checkable
 
@@ -28,6 +29,19 @@ class ScenarioGenerator(Protocol):
     def fit(self, returns: pd.DataFrame) -> "ScenarioGenerator": ...
 
     def sample(self, n: int, horizon: int, context: pd.DataFrame | None = None, seed: Seed = None) -> Scenarios: ...
+
+
+def warn_look_ahead(generator: Any, first: pd.Timestamp, *, label: str, first_is: str, biased: str,
+                    stacklevel: int) -> None:
+    """UserWarning when ``generator`` was fitted on data after ``first``, the first date it forecasts from.
+
+    The message reads "<label> was fitted on data up to <fit_end_>, after <first_is> <first>: <biased>
+    look-ahead biased"; ``stacklevel`` counts this function's frame.
+    """
+    fit_end = getattr(generator, "fit_end_", None)
+    if fit_end is not None and pd.Timestamp(fit_end) > first:
+        warnings.warn(f"{label} was fitted on data up to {pd.Timestamp(fit_end).date()}, after {first_is} "
+                      f"{first.date()}: {biased} look-ahead biased", stacklevel=stacklevel)
 
 
 def check_contexts(contexts: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 import numpy as np
 
@@ -19,7 +20,7 @@ def add_data_args(p: argparse.ArgumentParser, *, required: bool = False) -> None
     p.add_argument("--end", dest="data_end", default=None, help="last date of the price history (YYYY-MM-DD)")
 
 
-def check_out(path: str, force: bool) -> None:
+def check_out(path: str | os.PathLike, force: bool) -> None:
     """Refuse an existing output file before any work is done (the write itself checks again, atomically)."""
     from pathlib import Path
 

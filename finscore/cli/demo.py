@@ -12,6 +12,8 @@ import argparse
 import sys
 import time
 
+from finscore.cli._common import check_out
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="train the fast preset on the embedded data and write reports/demo.pdf")
@@ -35,11 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from finscore.generator import ScoreGenerator
     from finscore.report.pipeline import validation_report
 
-    from pathlib import Path
-
-    for target in (Path(args.out), Path(args.model_dir)):
-        if target.exists() and not args.force:  # fail before minutes of training, not after
-            raise FileExistsError(f"{target} exists; pass --force to replace it")
+    for target in (args.out, args.model_dir):
+        check_out(target, args.force)  # fail before minutes of training, not after
     t0 = time.perf_counter()
     say = lambda m: print(f"[{time.perf_counter() - t0:5.0f}s] {m}", file=sys.stderr, flush=True)  # noqa: E731
     torch.set_num_threads(max(1, torch.get_num_threads()))

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from finscore.cli._common import BASELINES, add_data_args, load_generator, load_returns
+from finscore.cli._common import (
+    BASELINES,
+    add_data_args,
+    check_out,
+    load_generator,
+    load_returns,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,14 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from finscore._io import atomic_path
     from finscore.validation import evaluate
 
     for path in filter(None, (args.out, args.scores)):
-        if Path(path).exists() and not args.force:
-            raise FileExistsError(f"{path} exists; pass --force to replace it")
+        check_out(path, args.force)
     names = [b.strip().lower() for b in args.baselines.split(",") if b.strip()]
     unknown = sorted(set(names) - set(BASELINES))
     if unknown:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Sequence
 
 import numpy as np
@@ -11,6 +10,7 @@ import pandas as pd
 from finscore._typing import Seed
 from finscore.data.checks import check_returns
 from finscore.errors import DataError, NumericalError
+from finscore.protocol import warn_look_ahead
 from finscore.risk.measures import check_levels, es, var
 from finscore.risk.result import BacktestResult
 from finscore.scenarios import portfolio_weights
@@ -102,11 +102,9 @@ def backtest(
         generator.fit(returns.loc[returns.index < pd.Timestamp(start)])
     elif refit_every is None and set(map(str, generator.assets_)) != set(assets):
         raise DataError(f"generator was fitted on assets {list(generator.assets_)} but returns has {list(assets)}")
-    fit_end = getattr(generator, "fit_end_", None) if refit_every is None else None
-    if fit_end is not None and pd.Timestamp(fit_end) > returns.index[positions[0]]:
-        warnings.warn(f"{type(generator).__name__} was fitted on data up to {pd.Timestamp(fit_end).date()}, after the "
-                      f"first forecast origin {returns.index[positions[0]].date()}: the backtest is look-ahead biased",
-                      stacklevel=2)
+    if refit_every is None:
+        warn_look_ahead(generator, returns.index[positions[0]], label=type(generator).__name__,
+                        first_is="the first forecast origin", biased="the backtest is", stacklevel=3)
 
     root = _root_seed(seed)
     port = np.empty((len(positions), n_scenarios))

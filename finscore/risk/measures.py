@@ -38,6 +38,11 @@ def _scenario_losses(returns: np.ndarray) -> np.ndarray:
     return -r
 
 
+def _loss_quantiles(loss: np.ndarray, lv: np.ndarray) -> np.ndarray:
+    """Lower ``lv`` (k,) quantiles of ``loss`` (..., n) over its last axis: ndarray (..., k)."""
+    return np.moveaxis(np.quantile(loss, lv, axis=-1, method="inverted_cdf"), 0, -1)
+
+
 def var(returns: np.ndarray, level: "float | Sequence[float]") -> np.ndarray:
     """Historical Value-at-Risk of scenario returns: the ``level`` quantile of the loss ``-returns``.
 
@@ -53,10 +58,7 @@ def var(returns: np.ndarray, level: "float | Sequence[float]") -> np.ndarray:
     -------
     ndarray (...,) for a float level, (..., k) for a sequence.
     """
-    lv = check_levels(level)
-    loss = _scenario_losses(returns)
-    q = np.quantile(loss, lv, axis=-1, method="inverted_cdf")  # (k, ...)
-    q = np.moveaxis(q, 0, -1)
+    q = _loss_quantiles(_scenario_losses(returns), check_levels(level))
     return q[..., 0] if np.ndim(level) == 0 else q
 
 
@@ -78,7 +80,7 @@ def es(returns: np.ndarray, level: "float | Sequence[float]") -> np.ndarray:
     """
     lv = check_levels(level)
     loss = _scenario_losses(returns)
-    v = var(returns, lv)  # (..., k)
+    v = _loss_quantiles(loss, lv)  # (..., k)
     excess = np.maximum(loss[..., None, :] - v[..., :, None], 0.0).mean(axis=-1)  # (..., k)
     out = v + excess / (1.0 - lv)
     return out[..., 0] if np.ndim(level) == 0 else out

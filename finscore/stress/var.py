@@ -74,7 +74,7 @@ def _check_alpha(alpha: float) -> None:
         raise ValueError(f"alpha must be a probability in (0, 1), got {alpha!r}")
 
 
-def _as_int(name: str, v: Any) -> Any:
+def _as_int(v: Any) -> Any:
     """``v`` as a Python int when it is an integer (numpy's too, not a bool); anything else unchanged, for the
     range checks to reject by name."""
     return int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) else v
@@ -198,7 +198,7 @@ class VaRGuidance:
                 raise DataError("weights are all zero: the portfolio loss would be identically 0")
         object.__setattr__(self, "weights", w)
         for name in ("horizon_days", "n_pilot", "finish_steps", "posterior_draws"):
-            object.__setattr__(self, name, _as_int(name, getattr(self, name)))
+            object.__setattr__(self, name, _as_int(getattr(self, name)))
         if self.loss is not None:
             object.__setattr__(self, "loss", _as_real("loss", self.loss))
         object.__setattr__(self, "strength", _as_real("strength", self.strength))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Collection, Mapping
 
@@ -13,6 +12,7 @@ from finscore._rng import spawn_seeds
 from finscore._typing import Seed
 from finscore.data.checks import check_returns
 from finscore.errors import DataError, NotFittedError
+from finscore.protocol import warn_look_ahead
 from finscore.scenarios import portfolio_weights
 from finscore.validation.distances import fact_distances
 from finscore.validation.scoring import crps_ensemble, energy_score, variogram_score
@@ -200,10 +200,8 @@ def _prepare(name: str, gen, train: pd.DataFrame, first_origin: pd.Timestamp, fi
         return
     if not hasattr(gen, "assets_"):
         raise NotFittedError(f"generator {name!r} is not fitted; pass fit=True or include {name!r} in fit")
-    fit_end = getattr(gen, "fit_end_", None)
-    if fit_end is not None and pd.Timestamp(fit_end) > first_origin:
-        warnings.warn(f"generator {name!r} was fitted on data up to {pd.Timestamp(fit_end).date()}, after the first "
-                      f"test date {first_origin.date()}: its scores are look-ahead biased", stacklevel=3)
+    warn_look_ahead(gen, first_origin, label=f"generator {name!r}", first_is="the first test date",
+                    biased="its scores are", stacklevel=4)
 
 
 def _scenario_values(scen, assets: tuple[str, ...], shape: tuple[int, int], name: str) -> np.ndarray:

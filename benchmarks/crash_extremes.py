@@ -68,13 +68,15 @@ def main(argv=None) -> int:
     rows = []
 
     def gjr_state(gen):
-        """(GJR parameters, first-day variances (contexts, d)) with which ``gen`` rebuilds its scenarios, or None."""
+        """(GJR parameters, first-day variances (contexts, d), shock cap) with which ``gen`` rebuilds its
+        scenarios, or None."""
         if isinstance(gen, GARCH):
-            return gen.vol_, np.stack([gen.forecast_variance(c).to_numpy() for c in contexts])
+            return gen.vol_, np.stack([gen.forecast_variance(c).to_numpy() for c in contexts]), None
         gjr = gen._gjr()
         if gjr is None:  # targets not GJR-filtered
             return None
-        return gjr[0], gen._first_variance(np.stack([c.to_numpy(np.float64)[-gen.config_.context:] for c in contexts]))
+        first = gen._first_variance(np.stack([c.to_numpy(np.float64)[-gen.config_.context:] for c in contexts]))
+        return gjr[0], first, gen.config_.shock_cap
 
     def count(name, gen, seed):
         r = np.stack([s.values for s in gen.sample_many(args.n, HORIZON, contexts, seed=seed)])  # (m, n, H, d)
@@ -84,9 +86,9 @@ def main(argv=None) -> int:
                      "largest": float(v.max()), "z_med": "-", "vol_med": "-", "vol_up": "-"})
         state = gjr_state(gen) if (v > 0.5).any() else None
         if state is not None:
-            vol, first = state
+            vol, first, cap = state
             first = np.repeat(first, args.n, axis=0)  # (m * n, d), as the samplers repeat each context
-            z, var = gjr_standardize(r.reshape(-1, *r.shape[2:]), first, vol, return_variance=True)
+            z, var = gjr_standardize(r.reshape(-1, *r.shape[2:]), first, vol, return_variance=True, cap=cap)
             big = v.reshape(z.shape) > 0.5
             rows[-1].update(z_med=float(np.median(np.abs(z[big]))), vol_med=float(np.median(np.sqrt(var[big]))),
                             vol_up=float(np.mean((var > first[:, None, :])[big])))

@@ -42,7 +42,7 @@ LEVELS = (0.001, 0.005, 0.01, 0.05)
 def market_direction(gen, s2: np.ndarray, windows: np.ndarray) -> np.ndarray:
     """Daily mean over the assets (N, H) of the GJR innovations of ``windows`` (N, H, d) whose first day has
     the GJR variances ``s2`` (N, d) (``gen._first_variance`` of their contexts)."""
-    z = gjr_standardize(windows, s2, gen._gjr()[0]) / gen.scale_
+    z = gjr_standardize(windows, s2, gen._gjr()[0], cap=gen.config_.shock_cap) / gen.scale_
     return z.mean(axis=2)
 
 

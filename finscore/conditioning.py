@@ -142,7 +142,8 @@ def gjr_context_variance(ctx: np.ndarray, vol: GJRParams, uncond: np.ndarray) ->
     return s2
 
 
-def gjr_standardize(target: np.ndarray, s2: np.ndarray, vol: GJRParams, return_variance: bool = False):
+def gjr_standardize(target: np.ndarray, s2: np.ndarray, vol: GJRParams, return_variance: bool = False,
+                    cap: float | None = None):
     """GJR innovations of target windows: ``z_h = (r_h - mu) / sigma_h`` with ``sigma_h`` filtered through the
     window's own earlier days (the inverse of :meth:`GJRParams.simulate`).
 
@@ -152,6 +153,8 @@ def gjr_standardize(target: np.ndarray, s2: np.ndarray, vol: GJRParams, return_v
     s2 : ndarray (N, d), the variance of the first day (:func:`gjr_context_variance`).
     vol : per-asset GJR parameters.
     return_variance : also return each day's variance ``sigma_h^2``.
+    cap : shocks beyond ``cap`` standard deviations enter the variance update as ``cap`` (see
+        :meth:`GJRParams.step`); None: the plain recursion.
 
     Returns
     -------
@@ -164,13 +167,14 @@ def gjr_standardize(target: np.ndarray, s2: np.ndarray, vol: GJRParams, return_v
         eps = target[:, t] - vol.mu
         var[:, t] = np.maximum(s2, _EPS**2)
         out[:, t] = eps / np.sqrt(var[:, t])
-        s2 = vol.step(eps, s2)
+        s2 = vol.step(eps, s2, cap)
     return (out, var) if return_variance else out
 
 
-def gjr_rebuild(z, s2, vol: GJRParams, marginal=None):
+def gjr_rebuild(z, s2, vol: GJRParams, marginal=None, cap: float | None = None):
     """Daily log returns (N, H, d) from GJR innovations ``z`` (N, H, d) and first-day variances ``s2`` (N, d):
-    the inverse of :func:`gjr_standardize`. numpy arrays, or torch tensors (differentiable, on their device).
+    the inverse of :func:`gjr_standardize` (with the same ``cap``). numpy arrays, or torch tensors
+    (differentiable, on their device).
 
     ``marginal(z_t, s2_t)``, when given, maps each day's ``z[:, t]`` (N, d) to its innovations knowing that
     day's variances (N, d) (e.g. tails that depend on the volatility state), inside the recursion.
@@ -188,7 +192,7 @@ def gjr_rebuild(z, s2, vol: GJRParams, marginal=None):
         zt = z[:, t] if marginal is None else marginal(z[:, t], s2)
         eps = sqrt(s2) * zt
         days.append(tv.mu + eps)
-        s2 = tv.step(eps, s2)
+        s2 = tv.step(eps, s2, cap)
     return stack(days)
 
 

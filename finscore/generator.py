@@ -150,7 +150,8 @@ class ScoreGenerator(BaseGenerator):
         ratio = None
         if cfg.target_scale == "filtered":
             vol, uncond = self._gjr()
-            x, var = gjr_standardize(tgt, self._first_variance(ctx), vol, return_variance=True)
+            x, var = gjr_standardize(tgt, self._first_variance(ctx), vol, return_variance=True,
+                                     cap=cfg.shock_cap)
             if cfg.tail_state == "vol":
                 ratio = gjr_vol_ratio(var, uncond)
         else:
@@ -306,10 +307,10 @@ class ScoreGenerator(BaseGenerator):
                 state, rho = state
                 y = corr.from_model(y, rho)
             if by_state:  # day by day through the GJR recursion, the tails at each day's variance
-                return gjr_rebuild(y, state, vol,
+                return gjr_rebuild(y, state, vol, cap=cfg.shock_cap,
                                    marginal=lambda yt, s2: marginal(yt, gjr_vol_ratio(s2, uncond)) * self.scale_)
             if filtered:  # day by day through the GJR recursion
-                return gjr_rebuild(marginal(y) * self.scale_, state, vol)
+                return gjr_rebuild(marginal(y) * self.scale_, state, vol, cap=cfg.shock_cap)
             return state * marginal(y)
 
         pieces, meta = [], {}

@@ -30,11 +30,11 @@ SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "guidance_mode",
 # fields added after the first checkpoints, with the value that reproduces a checkpoint written before each
 # existed: no per-asset descriptors, tail transforms, filtered scale, correlation map, guidance mode, horizon
 # spread, weighted context correlation, market tails, state-dependent tails, sampling-denoiser checkpoint
-# choice or Gaussian skip
+# choice, Gaussian skip or shock cap
 LEGACY_VALUES: dict[str, Any] = {
     "asset_loadings": 0, "target_tails": "none", "target_scale": "forecast", "target_corr": "none",
     "guidance_mode": "blend", "horizon_spread": 1.0, "corr_decay": None, "market_tails": "none",
-    "tail_state": "none", "val_denoiser": "training", "precond": "scalar",
+    "tail_state": "none", "val_denoiser": "training", "precond": "scalar", "shock_cap": None,
 }
 
 
@@ -81,6 +81,12 @@ class ScoreConfig:
     # learns GJR innovations and samples are rebuilt day by day through the GJR recursion (needs
     # state.vol_model="gjr"; benchmarks/quality.md, item 15)
     target_scale: str = "filtered"
+    # with target_scale="filtered": the shock entering the GJR variance update inside the target window is
+    # capped at this many of the day's standard deviations, in training (standardizing) and in sampling
+    # (rebuilding) alike, so one large innovation cannot lift the rest of its path's volatility without
+    # bound (a bounded-influence recursion; benchmarks/quality.md, item 41). None: the plain GJR recursion.
+    # The context's filter (the first day's variance) is never capped
+    shock_cap: float | None = None
     # "equicorr": the average correlation of the window is forecast from the context's (a regression fitted on
     # the training windows), the model-space targets are mapped from that level to the training average and
     # samples are mapped back (finscore.correlation; benchmarks/quality.md, item 17); "none": the network
@@ -197,6 +203,10 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
         raise ValueError(f"target_corr must be one of {TARGET_CORRS}, got {cfg.target_corr!r}")
     if cfg.target_scale == "filtered" and cfg.state.vol_model != "gjr":
         raise ValueError(f'target_scale="filtered" needs state.vol_model="gjr", got {cfg.state.vol_model!r}')
+    if cfg.shock_cap is not None and not (_is_number(cfg.shock_cap) and cfg.shock_cap > 0):
+        raise ValueError(f"shock_cap must be None or a number > 0 (standard deviations), got {cfg.shock_cap!r}")
+    if cfg.shock_cap is not None and cfg.target_scale != "filtered":
+        raise ValueError(f'shock_cap needs target_scale="filtered", got target_scale={cfg.target_scale!r}')
     if cfg.corr_decay is not None and not (_is_number(cfg.corr_decay) and 0.0 < cfg.corr_decay < 1.0):
         raise ValueError(f"corr_decay must be None or a number in (0, 1), got {cfg.corr_decay!r}")
     if cfg.precond not in PRECONDS:

@@ -205,3 +205,39 @@ def test_gjr_rebuild_with_a_state_dependent_marginal_inverts_the_standardized_tr
     flat = TukeyH(tails.loc, tails.scale, tails.h, tails.g_max)
     np.testing.assert_allclose(gjr_rebuild(g, s2, p, marginal=lambda gt, v: flat.from_gaussian(gt)),
                                gjr_rebuild(flat.from_gaussian(g), s2, p), rtol=1e-13)
+
+
+def test_capped_gjr_update_bounds_the_shock_and_round_trips():
+    """With ``cap`` the squared shock enters the variance update as min(eps^2, cap^2 s2): hand-computed on one
+    day, the plain update below the cap, a bounded variance after any shock, and standardize/rebuild stay exact
+    inverses (numpy and differentiable torch)."""
+    import torch
+
+    from finscore.conditioning import gjr_context_variance, gjr_rebuild, gjr_standardize
+
+    p = _gjr()
+    s2 = np.array([[1e-4, 2e-4, 4e-4]])
+    eps = np.array([[-0.05, 0.10, 0.0]])  # -5 and 7 standard deviations (the third asset has no ARCH term)
+    want = p.omega + (p.alpha + p.gamma * (eps < 0)) * np.minimum(eps**2, 9.0 * s2) + p.beta * s2
+    np.testing.assert_allclose(p.step(eps, s2, 3.0), want, rtol=1e-14)
+    assert np.all(p.step(eps, s2, 3.0)[0, :2] < p.step(eps, s2)[0, :2])  # beyond the cap, smaller
+    small = np.array([[-0.005, 0.002, 0.0]])  # below the cap: the plain update
+    np.testing.assert_allclose(p.step(small, s2, 3.0), p.step(small, s2), rtol=1e-14)
+    # however large the shock, it counts as 3 sd: the next variance is at most omega + (alpha + gamma) 9 s2 + beta s2
+    huge = np.array([[-10.0, -10.0, -10.0]])
+    np.testing.assert_allclose(p.step(huge, s2, 3.0), p.omega + (p.alpha + p.gamma) * 9.0 * s2 + p.beta * s2,
+                               rtol=1e-14)
+    uncond = p.omega / (1.0 - p.alpha - 0.5 * p.gamma - p.beta)
+    rng = np.random.default_rng(11)
+    s2 = gjr_context_variance(rng.standard_normal((4, 60, 3)) * 0.015, p, uncond)
+    r = rng.standard_t(2.5, size=(4, 20, 3)) * 0.02  # heavy tails: many shocks beyond 3 sd
+    z, var = gjr_standardize(r, s2, p, return_variance=True, cap=3.0)
+    assert np.mean(np.abs(z) > 3.0) > 0.01  # the cap binds on this data
+    z_plain, var_plain = gjr_standardize(r, s2, p, return_variance=True)
+    assert np.all(var <= var_plain * (1 + 1e-12)) and np.any(var < 0.9 * var_plain)
+    np.testing.assert_allclose(gjr_rebuild(z, s2, p, cap=3.0), r, rtol=1e-10, atol=1e-14)
+    assert not np.allclose(gjr_rebuild(z, s2, p), r)  # the inverse needs the same cap
+    zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+    np.testing.assert_allclose(gjr_rebuild(zt, torch.tensor(s2), p, cap=3.0).detach().numpy(), r, rtol=1e-10)
+    assert torch.autograd.gradcheck(lambda a: gjr_rebuild(a, torch.tensor(s2[:2]), p, cap=3.0),
+                                    (zt[:2, :4].detach().requires_grad_(),))

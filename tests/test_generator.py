@@ -245,12 +245,14 @@ def test_tukey_h_tails_are_fitted_saved_and_seen_by_the_stress_guidance(sp500_re
         ScoreGenerator(preset="tiny", target_tails="pareto")
 
 
-def test_filtered_target_scale_rebuilds_returns_through_the_gjr_recursion(sp500_returns, tmp_path, monkeypatch):
+@pytest.mark.parametrize("shock_cap", [None, 1.5])
+def test_filtered_target_scale_rebuilds_returns_through_the_gjr_recursion(sp500_returns, tmp_path, monkeypatch,
+                                                                          shock_cap):
     import finscore.model
 
     returns = sp500_returns.loc["2009-01-01":"2014-12-31"].iloc[:, :4]
     g = ScoreGenerator(horizon=10, context=60, preset="tiny", target_scale="filtered", target_corr="none",
-                       progress=False).fit(returns)
+                       shock_cap=shock_cap, progress=False).fit(returns)
     vol, uncond = g._gjr()
     ctx = returns.iloc[-60:]
     # with the network's window fixed, a scenario is the GJR recursion driven by the mapped innovations,
@@ -266,10 +268,20 @@ def test_filtered_target_scale_rebuilds_returns_through_the_gjr_recursion(sp500_
         var = s2.copy()
         for t in range(10):
             want[i, t] = vol.mu + np.sqrt(var) * z[i, t]
-            var = vol.step(want[i, t] - vol.mu, var)
+            eps2 = (want[i, t] - vol.mu) ** 2
+            if shock_cap is not None:  # the shock's influence on the next variance is bounded at shock_cap sd
+                eps2 = np.minimum(eps2, shock_cap**2 * var)
+            var = vol.omega + (vol.alpha + vol.gamma * (want[i, t] < vol.mu)) * eps2 + vol.beta * var
     np.testing.assert_allclose(got, want, rtol=1e-12)
+    if shock_cap is not None:  # the cap binds on this draw, so the test tells the two recursions apart
+        assert np.any(np.abs(z) > shock_cap)
     back = _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path)  # guidance sees the recursion
-    assert back.config_.target_scale == "filtered"
+    assert back.config_.target_scale == "filtered" and back.config_.shock_cap == shock_cap
+    for bad in (0, -1.0, float("inf"), True, "3"):
+        with pytest.raises(ValueError, match="shock_cap must be None or a number > 0"):
+            ScoreGenerator(preset="tiny", shock_cap=bad)
+    with pytest.raises(ValueError, match='shock_cap needs target_scale="filtered"'):
+        ScoreGenerator(preset="tiny", target_scale="forecast", shock_cap=3.0)
     with pytest.raises(ValueError, match="target_scale must be one of"):
         ScoreGenerator(preset="tiny", target_scale="realized")
     with pytest.raises(ValueError, match='needs state.vol_model="gjr"'):

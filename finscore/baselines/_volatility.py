@@ -30,9 +30,17 @@ class GJRParams:
         zero = np.zeros(d)
         return cls(zero, zero, np.full(d, 1.0 - lam), zero, np.full(d, lam))
 
-    def step(self, eps: np.ndarray, sigma2: np.ndarray) -> np.ndarray:
-        """Next variance from shocks ``eps`` and variances ``sigma2`` (..., d)."""
-        return self.omega + (self.alpha + self.gamma * (eps < 0)) * eps**2 + self.beta * sigma2
+    def step(self, eps: np.ndarray, sigma2: np.ndarray, cap: float | None = None) -> np.ndarray:
+        """Next variance from shocks ``eps`` and variances ``sigma2`` (..., d).
+
+        ``cap``: the squared shock enters as ``min(eps**2, cap**2 sigma2)``, i.e. shocks beyond ``cap`` standard
+        deviations count as ``cap`` (a bounded-influence update); None: the plain recursion.
+        """
+        sq = eps**2
+        if cap is not None:
+            lim = cap**2 * sigma2
+            sq = sq * (sq <= lim) + lim * (sq > lim)  # min(sq, lim), exactly, for numpy arrays and torch tensors
+        return self.omega + (self.alpha + self.gamma * (eps < 0)) * sq + self.beta * sigma2
 
     def filter(self, returns: np.ndarray, sigma2_0: np.ndarray) -> np.ndarray:
         """Variances (T + 1, d) through observed returns (T, d); row 0 is ``sigma2_0``, row T the next-day forecast."""

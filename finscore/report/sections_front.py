@@ -152,7 +152,9 @@ def conceptual_soundness(flow: Flow, ctx: ReportContext) -> None:
         "preset) day h of the window is divided by the volatility of a GJR-GARCH(1,1), fitted on the training "
         "rows, filtered through the context and the window's own days before h, so the network learns GJR "
         "innovations (their dependence across assets and days, their tails) and scenarios are rebuilt day by "
-        "day through the GJR recursion; with target_scale = forecast every day is divided by the volatility "
+        "day through the GJR recursion (with shock_cap set, an option off in the default preset, a shock "
+        "enters that recursion inside the window as at most shock_cap standard deviations, in training and "
+        "sampling alike); with target_scale = forecast every day is divided by the volatility "
         "forecast known at the forecast date. In the default preset the "
         "scaled targets are also Gaussianized per asset by a Tukey h transform fitted on the training rows "
         "(target_tails = tukey_h); samples are mapped back through it, so the tails of daily returns are "
@@ -172,7 +174,7 @@ def conceptual_soundness(flow: Flow, ctx: ReportContext) -> None:
     ])
     keys = ("horizon", "context", "parameterization", "weighting", "train_sigma", "sigma_min", "sigma_max",
             "sampler", "sample_steps", "guidance_scale", "guidance_mode", "horizon_spread", "p_uncond", "steps",
-            "target_scale", "target_tails", "target_corr", "corr_decay", "market_tails")
+            "target_scale", "shock_cap", "target_tails", "tail_state", "target_corr", "corr_decay", "market_tails")
     present = {k: cfg[k] for k in keys if k in cfg}
     if present:
         flow.table(key_value_frame(present, key="setting"), caption="Settings of this model")

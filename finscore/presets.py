@@ -125,9 +125,9 @@ class ScoreConfig:
     # half the sampling time
     sampler: str = "dpmpp_2m"
     sample_steps: int = 16
-    # classifier-free guidance weight; 1 = plain conditional, 0 = unconditional (0.1 since item 21 of
-    # benchmarks/quality.md; 0.2 before)
-    guidance_scale: float = 0.1
+    # classifier-free guidance weight; 1 = plain conditional, 0 = unconditional (0.05 since item 38 of
+    # benchmarks/quality.md, chosen on both panels' selection years; 0.1 from item 21, 0.2 before)
+    guidance_scale: float = 0.05
     # "blend": every scenario follows D_u + w (D_c - D_u) (Ho & Salimans; two network evaluations per step),
     # whose law for two Gaussian branches has the geometric mean of their variances; "mixture": a share w of
     # each context's scenarios follows the conditional branch and the rest the unconditional one

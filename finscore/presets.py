@@ -125,8 +125,8 @@ class ScoreConfig:
     # half the sampling time
     sampler: str = "dpmpp_2m"
     sample_steps: int = 16
-    # classifier-free guidance weight; 1 = plain conditional, 0 = unconditional (0.05 since item 38 of
-    # benchmarks/quality.md, chosen on both panels' selection years; 0.1 from item 21, 0.2 before)
+    # classifier-free guidance weight; 1 = plain conditional, 0 = unconditional (0.05 since item 42 of
+    # benchmarks/quality.md, chosen in item 38 on both panels' selection years; 0.1 from item 21, 0.2 before)
     guidance_scale: float = 0.05
     # "blend": every scenario follows D_u + w (D_c - D_u) (Ho & Salimans; two network evaluations per step),
     # whose law for two Gaussian branches has the geometric mean of their variances; "mixture": a share w of

@@ -30,6 +30,7 @@ import torch
 
 from finscore.baselines._volatility import GJRParams
 from finscore.correlation import average_correlation
+from finscore.data.checks import check_positive_int
 
 _EPS = 1e-8
 VOL_MODELS = ("ewma", "gjr")
@@ -221,8 +222,7 @@ def asset_loadings(returns: np.ndarray, k: int) -> np.ndarray:
     x = np.asarray(returns, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"returns must have shape (T >= 2, d), got {x.shape}")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    check_positive_int(k, "k")
     d = x.shape[1]
     flat = np.flatnonzero(np.ptp(x, axis=0) == 0)
     if len(flat):

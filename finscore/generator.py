@@ -23,6 +23,7 @@ from finscore.conditioning import (
     state_features,
 )
 from finscore.correlation import EquiCorrelation, average_correlation, scale_window_mean
+from finscore.data.checks import check_positive_int
 from finscore.errors import CheckpointError, DataError, NumericalError
 from finscore.presets import ScoreConfig, resolve_config
 from finscore.protocol import BaseGenerator, _check_n_horizon, check_contexts
@@ -269,11 +270,9 @@ class ScoreGenerator(BaseGenerator):
         from finscore.model import SamplingPlan
 
         cfg = self.config_
-        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1):
-            raise ValueError(f"steps must be a positive int (noise levels of the sampler) or None, got {steps!r}")
         return SamplingPlan(
             sampler=cfg.sampler if sampler is None else sampler,
-            steps=cfg.sample_steps if steps is None else int(steps),
+            steps=cfg.sample_steps if steps is None else check_positive_int(steps, "steps"),
             guidance_scale=cfg.guidance_scale if guidance_scale is None else guidance_scale,
             sigma_min=cfg.sigma_min, sigma_max=self.sigma_max_, batch=cfg.sample_batch, refine=refine,
             guidance_mode=guidance_mode or cfg.guidance_mode,

@@ -17,7 +17,7 @@ import pandas as pd
 
 from finscore._rng import spawn_seeds
 from finscore._typing import Seed
-from finscore.data.checks import check_returns, check_same_assets
+from finscore.data.checks import check_positive_int, check_returns, check_same_assets
 from finscore.errors import DataError, NotFittedError
 from finscore.scenarios import Scenarios
 
@@ -148,10 +148,7 @@ class BaseGenerator(ABC):
 
 
 def _check_n_horizon(n: int, horizon: int) -> tuple[int, int]:
-    for name, v in (("n", n), ("horizon", horizon)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return int(n), int(horizon)
+    return check_positive_int(n, "n"), check_positive_int(horizon, "horizon")
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from finscore._io import atomic_path
+from finscore.data.checks import check_positive_int
 
 ENGINES = ("local", "dask", "ray")
 
@@ -38,8 +39,7 @@ class Shard:
 def plan_shards(n: int, shards: int, seed: int = 0) -> list[Shard]:
     """Split ``n`` scenarios into ``shards`` near-equal shards with SeedSequence children as seeds."""
     for name, v in (("n", n), ("shards", shards)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        check_positive_int(v, name)
     if shards > n:
         raise ValueError(f"shards ({shards}) cannot exceed the number of scenarios n ({n})")
     sizes = np.full(shards, n // shards)

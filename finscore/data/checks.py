@@ -8,6 +8,14 @@ import pandas as pd
 from finscore.errors import DataError
 
 
+def check_positive_int(value, name: str) -> int:
+    """``value`` as an int if it is a positive integer (a Python or numpy int, not a bool), else a ValueError
+    naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def check_returns(returns: pd.DataFrame, *, name: str = "returns", min_rows: int = 2,
                   reject_prices: bool = False) -> pd.DataFrame:
     """Validate a (n_dates, n_assets) frame of daily returns and return it as float64.

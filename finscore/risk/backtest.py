@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from finscore._typing import Seed
-from finscore.data.checks import check_returns
+from finscore.data.checks import check_positive_int, check_returns
 from finscore.errors import DataError, NumericalError
 from finscore.protocol import warn_look_ahead
 from finscore.risk.measures import check_levels, es, var
@@ -80,12 +80,12 @@ def backtest(
     lv = tuple(float(x) for x in check_levels(levels))
     if len(set(lv)) != len(lv):
         raise ValueError(f"levels contain duplicates: {list(lv)}")
-    horizon_days, n_scenarios, chunk_size = (_positive_int(v, k) for k, v in
+    horizon_days, n_scenarios, chunk_size = (check_positive_int(v, k) for k, v in
                                              (("horizon_days", horizon_days), ("n_scenarios", n_scenarios),
                                               ("chunk_size", chunk_size)))
     if n_scenarios < 2:
         raise ValueError(f"n_scenarios must be at least 2 to estimate VaR / ES, got {n_scenarios}")
-    refit_every = None if refit_every is None else _positive_int(refit_every, "refit_every")
+    refit_every = None if refit_every is None else check_positive_int(refit_every, "refit_every")
     if not callable(getattr(generator, "sample_many", None)):
         raise TypeError("generator must have a sample_many method (finscore.protocol.BaseGenerator), "
                         f"got {type(generator).__name__}")
@@ -93,7 +93,7 @@ def backtest(
     if context_length is None:
         ctx_len = max(min_ctx, DEFAULT_CONTEXT)
     else:
-        ctx_len = _positive_int(context_length, "context_length")
+        ctx_len = check_positive_int(context_length, "context_length")
     if ctx_len < min_ctx:
         raise ValueError(f"context_length={ctx_len} is below {type(generator).__name__}.min_context={min_ctx}")
     positions = _forecast_positions(returns.index, start, end, horizon_days, ctx_len)
@@ -131,12 +131,6 @@ def backtest(
         realized=pd.Series(_realized(returns, w, positions, horizon_days), index=index, name="realized"),
         scenario_returns=port, levels=lv, horizon_days=horizon_days, weights=w, metadata=meta,
     )
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _forecast_positions(index: pd.DatetimeIndex, start, end, horizon_days: int, ctx_len: int) -> np.ndarray:

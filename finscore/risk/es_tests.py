@@ -23,6 +23,7 @@ from scipy import stats
 
 from finscore._rng import as_generator
 from finscore._typing import Seed
+from finscore.data.checks import check_positive_int
 from finscore.risk.measures import check_levels
 
 
@@ -154,8 +155,7 @@ def acerbi_szekely(
     s = np.asarray(scenarios, dtype=np.float64)
     if s.ndim != 2:
         raise ValueError(f"scenarios must be a 2-d array (dates, scenarios), got shape {s.shape}")
-    if isinstance(n_sim, bool) or not isinstance(n_sim, (int, np.integer)) or n_sim < 1:
-        raise ValueError(f"n_sim must be a positive int, got {n_sim!r}")
+    check_positive_int(n_sim, "n_sim")
     for name, a in (("realized", x), ("scenarios", s), ("var", np.asarray(var, dtype=np.float64)),
                     ("es", np.asarray(es, dtype=np.float64))):
         if not np.all(np.isfinite(a)):

@@ -15,6 +15,7 @@ import numpy as np
 
 from finscore._rng import as_generator
 from finscore._typing import Seed
+from finscore.data.checks import check_positive_int
 from finscore.errors import DataError
 from finscore.scenarios import Scenarios
 from finscore.stress.var import VaRGuidance, estimate_var
@@ -52,8 +53,7 @@ def sample_rejection(model: Any, n: int, guidance: VaRGuidance, *, context=None,
     DataError
         When an explicit ``loss`` is met by fewer than ``n`` of ``max_draws`` draws.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    check_positive_int(n, "n")
     rng = as_generator(seed)
     exceed = guidance.mode == "exceed"
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from finscore._rng import spawn_seeds
 from finscore._typing import Seed
-from finscore.data.checks import check_returns
+from finscore.data.checks import check_positive_int, check_returns
 from finscore.errors import DataError, NotFittedError
 from finscore.protocol import warn_look_ahead
 from finscore.scenarios import portfolio_weights
@@ -147,8 +147,7 @@ def evaluate(generators: Mapping[str, Any], returns: pd.DataFrame, *, train_end,
         raise DataError("'real' is reserved for the realized data; rename that generator")
     for name, v in (("horizon", horizon), ("stride", stride), ("n_scenarios", n_scenarios),
                     ("dates_per_call", dates_per_call), ("fact_scenarios", fact_scenarios)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        check_positive_int(v, name)
     to_fit = set(generators) if fit is True else set() if fit is False else set(fit)
     if to_fit - set(generators):
         raise DataError(f"fit names unknown generators {sorted(to_fit - set(generators))}")

@@ -68,7 +68,7 @@ def parse_overrides(items: list[str]) -> dict:
     return overrides
 
 
-def _var_from_origins(ev, name):
+def _var_from_origins(ev, name, var_method):
     """1-day VaR of the equal-weight book at the evaluation origins (every ``stride`` days): a cheap
     coverage check (``--var-n 0``); ``--var-n`` > 0 or ``backtest.py`` backtest every day instead.
 
@@ -80,7 +80,7 @@ def _var_from_origins(ev, name):
     port, real = ev.portfolio_paths[name][:, :, 0], ev.realized_paths[:, 0]
     out, per_date = {}, {}
     for lv in (0.95, 0.99):
-        v = var(port, lv)  # (T,)
+        v = var(port, lv, method=var_method)  # (T,)
         hits = real < -v
         key = f"var{int(lv * 100)}"
         per_date[f"pinball{int(lv * 100)}"] = loss = np.asarray(pinball_loss(real, v, lv), dtype=np.float64)
@@ -91,7 +91,7 @@ def _var_from_origins(ev, name):
     return out, per_date
 
 
-def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n):
+def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n, var_method):
     train_end, start, end = PERIODS[period]
     t0 = time.perf_counter()
     ev = evaluate({name: gen}, returns, train_end=train_end, test_start=start, test_end=end, horizon=20,
@@ -102,13 +102,13 @@ def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n):
            **{f"dist.{k}": v for k, v in col["distance"].items()}}
     dates = ev.scores[ev.scores["generator"] == name].assign(seed=seed)
     if var_n == 0:
-        summary, per_date = _var_from_origins(ev, name)
+        summary, per_date = _var_from_origins(ev, name, var_method)
         row.update(summary)
         dates = dates.assign(**per_date)
         row["seconds_eval"] = row["seconds_total"] = t_eval
         return row, dates
     bt = backtest(gen, returns.loc[:end] if end else returns, "equal", start, levels=(0.95, 0.99), horizon_days=1,
-                  n_scenarios=var_n, seed=seed, progress=False)
+                  n_scenarios=var_n, seed=seed, progress=False, var_method=var_method)
     summ = bt.summary(n_sim=200)
     for lv in (0.95, 0.99):
         r = summ.loc[lv]
@@ -140,7 +140,7 @@ def diebold_mariano_columns(model: pd.DataFrame, base: pd.DataFrame, stride: int
     return out
 
 
-def baselines(key, returns, period, *, n, stride, var_n, refresh=False):
+def baselines(key, returns, period, *, n, stride, var_n, var_method, refresh=False):
     """(one row per baseline, per-date scores); cached, and recomputed when either file is missing or the
     per-date file lacks the origins' pinball losses (written since 2026-12-06; the same seed gives the
     same figures)."""
@@ -153,7 +153,8 @@ def baselines(key, returns, period, *, n, stride, var_n, refresh=False):
     rows, dates = [], []
     for name, gen in (("garch", GARCH()), ("copula", GaussianCopula())):
         gen.fit(train)
-        row, d = score_generator(name, gen, returns, period, 0, n=n, stride=stride, fit=False, var_n=var_n)
+        row, d = score_generator(name, gen, returns, period, 0, n=n, stride=stride, fit=False, var_n=var_n,
+                                 var_method=var_method)
         rows.append(row)
         dates.append(d)
         print(f"{name}: ES {row['score.energy_score']:.4f} CRPS {row['score.crps']:.5f}", flush=True)
@@ -221,6 +222,10 @@ def main(argv=None) -> int:
     p.add_argument("--stride", type=int, default=5)
     p.add_argument("--var-n", type=int, default=500,
                    help="scenarios per day of the daily 1-day VaR backtest; 0: VaR at the evaluation origins only")
+    p.add_argument("--var-method", choices=("empirical", "predictive"), default="empirical",
+                   help="VaR estimator from the scenarios (finscore.risk.var): 'empirical', the one of every run "
+                        "in quality.md before 2026-12-07, so that runs stay comparable; 'predictive', the one "
+                        "backtest.py uses, exceeded at the nominal rate by a correct model")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--members", type=int, default=1,
                    help="pool the scenarios of this many models (seed s: training seeds members*s .. members*s+members-1, "
@@ -238,9 +243,9 @@ def main(argv=None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     overrides = parse_overrides(args.override)
     returns = to_returns(load_prices(args.data))
-    tag_b = "" if args.var_n else "_origins"
+    tag_b = ("" if args.var_n else "_origins") + ("" if args.var_method == "empirical" else f"_{args.var_method}")
     base, base_dates = baselines(args.data + tag_b, returns, args.period, n=args.n, stride=args.stride,
-                                 var_n=args.var_n, refresh=args.refresh_baselines)
+                                 var_n=args.var_n, var_method=args.var_method, refresh=args.refresh_baselines)
     rows, dates = [], []
     pretrain = None if args.pretrain is None else (args.pretrain, to_returns(load_prices(args.pretrain)))
     train_end = PERIODS[args.period][0]
@@ -251,7 +256,7 @@ def main(argv=None) -> int:
         gen = fitted[0] if args.members == 1 else _Pooled(fitted)
         fit_s = time.perf_counter() - t0
         row, per_date = score_generator("finscore", gen, returns, args.period, seed, n=args.n, stride=args.stride,
-                                        fit=False, var_n=args.var_n)
+                                        fit=False, var_n=args.var_n, var_method=args.var_method)
         steps, dsm = zip(*((m.train_result_.best_step, m.train_result_.best_val_loss) for m in fitted))
         row.update(seconds_fit=fit_s, best_step=steps[0] if len(steps) == 1 else np.mean(steps),  # members: mean
                    best_val_dsm=np.mean(dsm),
@@ -272,6 +277,7 @@ def main(argv=None) -> int:
     if args.members > 1:
         overrides["members"] = args.members
     out["overrides"] = json.dumps(overrides)
+    out["var_method"] = args.var_method
     out.to_csv(RESULTS / f"quality_{args.data}_{args.period}_{args.tag}.csv", index=False)
     pd.concat([base_dates, *dates], ignore_index=True).to_csv(
         RESULTS / f"quality_{args.data}_{args.period}_{args.tag}_dates.csv", index=False)

@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, default=1000, help="scenarios per forecast date")
     p.add_argument("--refit-every", type=int, default=None, help="refit the model every N forecast dates")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--var-method", choices=("predictive", "empirical"), default="predictive",
+                   help="VaR from the scenarios: 'predictive' (exceeded at the nominal rate by a correct model) "
+                        "or the scenario set's 'empirical' quantile")
     p.add_argument("--out", default="backtest.csv",
                    help="per-date CSV (realized, VaR, ES, exceedances); the summary goes to <out>_summary.csv")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     weights = parse_weights(args.weights, returns.shape[1])
     result = backtest(load_generator(args.model), returns, weights, args.start, levels=levels,
                       horizon_days=args.horizon_days, n_scenarios=args.n, refit_every=args.refit_every,
-                      end=args.end, seed=args.seed, progress=not args.quiet)
+                      end=args.end, seed=args.seed, progress=not args.quiet, var_method=args.var_method)
     summary = result.summary()
     for path, frame in ((out, result.to_frame()), (summary_path, summary)):
         with atomic_path(path, overwrite=True) as tmp:

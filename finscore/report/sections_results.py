@@ -83,6 +83,19 @@ def _chunks(items: list, most: int) -> list[list]:
     return [items[i: i + size] for i in range(0, len(items), size)]
 
 
+def _var_estimator(ctx: ReportContext) -> str:
+    """One sentence on how VaR was read from each backtest's scenarios (``metadata["var_method"]``)."""
+    methods = {b.metadata.get("var_method", "empirical") for b in ctx.backtests.values()}
+    if methods == {"predictive"}:
+        return ("VaR is the predictive quantile of each date's scenarios (position level x (n + 1)), which a "
+                "correct model's outcome exceeds at the nominal rate.")
+    if methods == {"empirical"}:
+        n = sorted({int(b.metadata.get("n_scenarios", 0)) for b in ctx.backtests.values()})
+        return ("VaR is the empirical quantile of each date's scenarios, which a correct model's outcome exceeds "
+                f"somewhat more often than nominal (scenarios per date: {', '.join(map(str, n))}).")
+    return f"VaR estimators differ between the backtests ({', '.join(sorted(methods))}): compare with care."
+
+
 def outcomes(flow: Flow, ctx: ReportContext) -> None:
     flow.section(SECTION_TITLES[5])
     if not ctx.backtests:
@@ -92,7 +105,7 @@ def outcomes(flow: Flow, ctx: ReportContext) -> None:
         "Rolling out-of-sample VaR and ES forecasts of the portfolio were compared with realized returns. "
         "Kupiec tests the exceedance rate, Christoffersen their independence (ind) and both jointly (cc); "
         "the Basel traffic light classifies the exceedance count; Acerbi-Szekely Z2 tests ES (p small = ES too "
-        "low); FZ0 is the joint VaR-ES loss (lower is better).")
+        "low); FZ0 is the joint VaR-ES loss (lower is better). " + _var_estimator(ctx))
     rows = []
     for name, s in ctx.summaries.items():
         for level, r in s.iterrows():

@@ -11,7 +11,7 @@ from finscore._typing import Seed
 from finscore.data.checks import check_positive_int, check_returns
 from finscore.errors import DataError, NumericalError
 from finscore.protocol import warn_look_ahead
-from finscore.risk.measures import check_levels, es, var
+from finscore.risk.measures import check_levels, check_var_method, es, var
 from finscore.risk.result import BacktestResult
 from finscore.scenarios import portfolio_weights
 
@@ -32,6 +32,7 @@ def backtest(
     chunk_size: int = 50,
     seed: Seed = 0,
     progress: bool = True,
+    var_method: str = "predictive",
 ) -> BacktestResult:
     """Rolling out-of-sample VaR / ES backtest of a scenario generator.
 
@@ -47,6 +48,13 @@ def backtest(
     t at the first date and every ``refit_every`` dates after (expanding window). Otherwise
     a fitted generator is used as is (its training data should end before ``start``) and an
     unfitted one is fitted once on the rows strictly before ``start``.
+
+    VaR and ES come from each date's scenarios by ``var_method`` (:func:`~finscore.risk.var`).
+    The default ``"predictive"`` estimator is exceeded by an outcome from the scenarios' own
+    law with probability ``1 - level``; the scenario set's ``"empirical"`` quantile is exceeded
+    more often (1.20% instead of 1% for 99% VaR from 500 scenarios), so a correct model would
+    fail the coverage tests as the sample grows. :meth:`BacktestResult.with_var_method`
+    recomputes a result by the other estimator without sampling again.
 
     With ``horizon_days > 1`` forecasts overlap (one per day), so exceedances are
     autocorrelated: the coverage tests in :meth:`BacktestResult.summary` assume
@@ -69,6 +77,7 @@ def backtest(
         (context i uses child i) results do not depend on ``chunk_size``; a batched override
         may tie results to the chunking but stays reproducible for a fixed ``chunk_size``.
     progress : show a tqdm progress bar.
+    var_method : VaR estimator from the scenarios, ``"predictive"`` (default) or ``"empirical"``.
 
     Returns
     -------
@@ -77,6 +86,7 @@ def backtest(
     returns = check_returns(returns, name="returns", reject_prices=True)
     assets = tuple(map(str, returns.columns))
     w = pd.Series(portfolio_weights(weights, assets), index=assets)
+    check_var_method(var_method)
     lv = tuple(float(x) for x in check_levels(levels))
     if len(set(lv)) != len(lv):
         raise ValueError(f"levels contain duplicates: {list(lv)}")
@@ -124,10 +134,10 @@ def backtest(
     meta = {"generator": type(generator).__name__, "generator_repr": repr(generator),
             "seed": seed if isinstance(seed, (int, np.integer, type(None))) else repr(seed),
             "n_scenarios": n_scenarios, "context_length": ctx_len, "refit_every": refit_every,
-            "chunk_size": chunk_size, "overlapping": horizon_days > 1}
+            "chunk_size": chunk_size, "overlapping": horizon_days > 1, "var_method": var_method}
     return BacktestResult(
-        var=pd.DataFrame(var(port, lv), index=index, columns=levels_index),
-        es=pd.DataFrame(es(port, lv), index=index, columns=levels_index),
+        var=pd.DataFrame(var(port, lv, method=var_method), index=index, columns=levels_index),
+        es=pd.DataFrame(es(port, lv, method=var_method), index=index, columns=levels_index),
         realized=pd.Series(_realized(returns, w, positions, horizon_days), index=index, name="realized"),
         scenario_returns=port, levels=lv, horizon_days=horizon_days, weights=w, metadata=meta,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,7 @@ from finscore.errors import DataError
 from finscore.risk import coverage
 from finscore.risk.es_tests import acerbi_szekely
 from finscore.risk.losses import diebold_mariano, fz0_loss, model_confidence_set, pinball_loss
+from finscore.risk.measures import check_var_method, es, var
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,7 +32,7 @@ class BacktestResult:
     levels : tuple of confidence levels.
     horizon_days : forecast horizon in trading days (> 1: overlapping forecasts).
     weights : Series (n_assets,) of portfolio weights.
-    metadata : dict of provenance (generator, seed, n_scenarios, context_length, ...).
+    metadata : dict of provenance (generator, seed, n_scenarios, context_length, var_method, ...).
     """
 
     var: pd.DataFrame
@@ -51,6 +52,19 @@ class BacktestResult:
     @property
     def n_obs(self) -> int:
         return len(self.realized)
+
+    def with_var_method(self, method: str) -> BacktestResult:
+        """The same backtest with VaR and ES recomputed from ``scenario_returns`` by ``method``.
+
+        ``"predictive"`` or ``"empirical"`` (see :func:`finscore.risk.var`); nothing is sampled again.
+        """
+        check_var_method(method)
+        lv = list(self.levels)
+        port = self.scenario_returns
+        return replace(self, var=pd.DataFrame(var(port, lv, method=method), index=self.var.index,
+                                              columns=self.var.columns),
+                       es=pd.DataFrame(es(port, lv, method=method), index=self.es.index, columns=self.es.columns),
+                       metadata={**self.metadata, "var_method": method})
 
     def losses(self, level: float) -> pd.DataFrame:
         """Per-date ``pinball`` (VaR) and ``fz0`` (joint VaR–ES) losses at ``level``: DataFrame (n_dates, 2)."""

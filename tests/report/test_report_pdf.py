@@ -52,7 +52,7 @@ def test_full_report_has_every_section_and_bounded_pages(full_report):
     # cover + 8 sections, each >= 1 page; 2 generators and 2 backtests need well under 30
     assert 9 <= n_pages <= 30
     for expected in ("Model validation report", "Findings", "0123456789abcdef", "synthetic t(5)", "Sign-off",
-                     "Kupiec", "Diebold-Mariano", "Kolmogorov-Smirnov"):
+                     "Kupiec", "Diebold-Mariano", "Kolmogorov-Smirnov", "predictive quantile"):
         assert expected in text, expected
     assert "not available" not in text  # every optional input was supplied
     assert PdfReader(str(path)).metadata["/Title"] == "Model validation report: finscore"
@@ -110,3 +110,18 @@ def test_bad_arguments_are_rejected_before_writing(tmp_path, inputs):
     with pytest.raises(ValueError, match="unknown fields"):
         write_pdf(tmp_path / "a.pdf", model=model, findings_thresholds={"p_value": 0.1})
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_var_estimator_sentence():
+    from types import SimpleNamespace as NS
+
+    from finscore.report.sections_results import _var_estimator
+
+    def ctx(*metas):
+        return NS(backtests={str(i): NS(metadata=m) for i, m in enumerate(metas)})
+
+    assert "predictive quantile" in _var_estimator(ctx({"var_method": "predictive"}, {"var_method": "predictive"}))
+    # a result from before the option (no var_method) used the empirical quantile
+    text = _var_estimator(ctx({"n_scenarios": 500}, {"var_method": "empirical", "n_scenarios": 200}))
+    assert "empirical quantile" in text and "200, 500" in text
+    assert "differ" in _var_estimator(ctx({"var_method": "predictive"}, {"var_method": "empirical"}))

@@ -9,7 +9,7 @@ from risk_fakes import GaussianIID, NaNAfter, gaussian_returns, lognormal_var_es
 from scipy import stats
 
 from finscore.errors import DataError, NumericalError
-from finscore.risk import backtest
+from finscore.risk import backtest, var
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def test_var_matches_closed_form(calibrated):
         v, e = lognormal_var_es(0.01, level)
         z = stats.norm.ppf(level)
         se = np.sqrt(level * (1 - level) / n) / (stats.norm.pdf(z) / 0.01) / np.sqrt(res.n_obs)
-        # inverted_cdf VaR is an order statistic: bias at most one order statistic's spacing
+        # the predictive VaR lies between two order statistics: bias at most one order statistic's spacing
         bias = v - lognormal_var_es(0.01, level - 1 / n)[0]
         assert abs(res.var[level].mean() - v) < 5 * se + bias  # 5 standard errors of the mean over dates
         assert abs(res.es[level].mean() - e) < 5 * 3 * se + bias  # ES se < 3x the VaR se here
@@ -42,6 +42,27 @@ def test_coverage_of_a_correct_model(calibrated):
         assert lo <= row.exceedances <= hi
         assert row.kupiec_p > 0.001 and row.traffic_light != "red"
     assert summary.loc[0.99, "expected"] == pytest.approx(499 * 0.01)
+
+
+def test_var_method(calibrated):
+    res, lv = calibrated, list(calibrated.levels)
+    assert res.metadata["var_method"] == "predictive"  # the default
+    np.testing.assert_allclose(res.var.to_numpy(), var(res.scenario_returns, lv, method="predictive"))
+    emp = res.with_var_method("empirical")  # recomputed from the same scenarios
+    assert emp.metadata["var_method"] == "empirical" and res.metadata["var_method"] == "predictive"
+    np.testing.assert_array_equal(emp.scenario_returns, res.scenario_returns)
+    # position level (n + 1) is at or above ceil(n level): the predictive VaR is never below the empirical one
+    assert (res.var >= emp.var).all().all() and (res.var > emp.var).any().any()
+    returns = gaussian_returns(750, sigma=0.01, seed=1)  # the fixture's backtest, run by the empirical estimator
+    direct = backtest(GaussianIID(sigma=0.01).fit(returns.iloc[:250]), returns, "equal", returns.index[250],
+                      levels=(0.95, 0.99), progress=False, var_method="empirical")
+    pd.testing.assert_frame_equal(direct.var, emp.var)
+    pd.testing.assert_frame_equal(direct.es, emp.es)
+    assert direct.with_var_method("predictive").var.equals(res.var)
+    with pytest.raises(ValueError, match="method must be one of"):
+        res.with_var_method("quantile")
+    with pytest.raises(ValueError, match="method must be one of"):
+        backtest(GaussianIID(), returns, "equal", returns.index[250], progress=False, var_method="quantile")
 
 
 def test_misspecified_model_is_rejected():

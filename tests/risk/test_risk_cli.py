@@ -57,3 +57,20 @@ def test_cli_errors(price_file, tmp_path):
     with pytest.raises(FileExistsError, match="--force"):
         main(base + ["--out", str(tmp_path / "b.csv")])
     assert (tmp_path / "b.csv").read_text() == "keep"
+
+
+def test_cli_var_method(price_file, tmp_path):
+    path, dates = price_file
+    base = ["backtest", "fhs", "--data", str(path), "--start", str(dates[300].date()), "--end",
+            str(dates[339].date()), "--levels", "0.95,0.99", "--n", "200", "--quiet"]
+    frames = {}
+    for method in ("predictive", "empirical"):
+        extra = [] if method == "predictive" else ["--var-method", "empirical"]  # predictive is the default
+        assert main(base + extra + ["--out", str(tmp_path / f"{method}.csv")]) == 0
+        frames[method] = pd.read_csv(tmp_path / f"{method}.csv", index_col=0, parse_dates=True)
+    pred, emp = frames["predictive"], frames["empirical"]
+    pd.testing.assert_series_equal(pred["realized"], emp["realized"])  # same seed, same scenarios
+    # at position level (n + 1) the predictive VaR is never below the empirical ceil(n level)-th loss
+    assert (pred["var_0.99"] >= emp["var_0.99"]).all() and (pred["var_0.99"] > emp["var_0.99"]).any()
+    with pytest.raises(SystemExit):
+        main(base + ["--var-method", "weibull", "--out", str(tmp_path / "c.csv")])

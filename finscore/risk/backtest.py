@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -68,7 +69,8 @@ def backtest(
     start, end : first / last forecast date (anything ``pd.Timestamp`` accepts).
     levels : VaR / ES confidence levels in (0, 1).
     horizon_days : days of the forecast return (>= 1).
-    n_scenarios : scenarios per forecast.
+    n_scenarios : scenarios per forecast; below ``level / (1 - level)`` (99 at 99%) no estimator can reach
+        the nominal exceedance rate at that level, and a warning says so.
     refit_every : refit period in forecast dates, or None.
     context_length : rows of context per forecast; default ``max(generator.min_context, 250)``.
     chunk_size : dates per ``sample_many`` call.
@@ -95,6 +97,13 @@ def backtest(
                                               ("chunk_size", chunk_size)))
     if n_scenarios < 2:
         raise ValueError(f"n_scenarios must be at least 2 to estimate VaR / ES, got {n_scenarios}")
+    coarse = [x for x in lv if 1.0 / (n_scenarios + 1) > 1.0 - x + 1e-12]
+    if coarse:  # no quantile of n scenarios is exceeded less often than the largest, with probability 1 / (n + 1)
+        need = max(int(np.ceil(x / (1.0 - x) - 1e-9)) for x in coarse)
+        warnings.warn(f"n_scenarios={n_scenarios} cannot resolve VaR at {coarse}: there VaR is the largest "
+                      f"scenario loss, which a correct model's outcome exceeds with probability 1 / (n + 1) = "
+                      f"{1 / (n_scenarios + 1):.2%}, more than 1 - level; use at least {need} scenarios",
+                      stacklevel=2)
     refit_every = None if refit_every is None else check_positive_int(refit_every, "refit_every")
     if not callable(getattr(generator, "sample_many", None)):
         raise TypeError("generator must have a sample_many method (finscore.protocol.BaseGenerator), "

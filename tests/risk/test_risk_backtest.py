@@ -101,7 +101,7 @@ class Recorder(GaussianIID):
 def test_contexts_are_causal_and_sized():
     returns = gaussian_returns(120, seed=4)
     gen = Recorder().fit(returns.iloc[:40])
-    res = backtest(gen, returns, "equal", returns.index[60], context_length=40, n_scenarios=50, progress=False)
+    res = backtest(gen, returns, "equal", returns.index[60], context_length=40, n_scenarios=100, progress=False)
     assert [s[1] for s in gen.seen] == list(res.realized.index)  # context ends on the forecast date
     assert all(n == 40 for _, _, n in gen.seen)
     # the default context is max(min_context, 250) rows
@@ -114,13 +114,13 @@ def test_refit_schedule_and_initial_fit():
     returns = gaussian_returns(140, seed=5)
     gen = GaussianIID()
     res = backtest(gen, returns, "equal", returns.index[60], refit_every=20, context_length=30, chunk_size=15,
-                   n_scenarios=50, progress=False)
+                   n_scenarios=100, progress=False)
     dates = res.realized.index
     assert gen.fit_calls_ == [dates[0], dates[20], dates[40], dates[60]]  # refit on data up to t, expanding
     assert gen.sample_many_calls == 8  # chunks 15+5 per refit block of 20, and a final 19 = 15 + 4
     # unfitted generator without refit_every: fitted once on the rows strictly before start
     gen = GaussianIID()
-    backtest(gen, returns, "equal", returns.index[60], context_length=30, n_scenarios=50, progress=False)
+    backtest(gen, returns, "equal", returns.index[60], context_length=30, n_scenarios=100, progress=False)
     assert gen.fit_calls_ == [returns.index[59]]
 
 
@@ -137,10 +137,24 @@ def test_multi_day_horizon_realized_return():
     assert res.var[0.99].mean() == pytest.approx(np.sqrt(3) * 0.01 * np.sqrt(0.58) * 2.33, rel=0.15)
 
 
+def test_too_few_scenarios_for_a_level_are_flagged():
+    # the largest of n scenario losses is exceeded with probability 1 / (n + 1): above 1% below 99 scenarios
+    returns = gaussian_returns(100, seed=7)
+    gen = GaussianIID().fit(returns.iloc[:30])
+    kw = dict(end=returns.index[44], context_length=30, progress=False)
+    with pytest.warns(UserWarning, match=r"n_scenarios=98 cannot resolve VaR at \[0.99\].*1.01%.*at least 99 scenarios"):
+        backtest(gen, returns, "equal", returns.index[40], levels=(0.95, 0.99), n_scenarios=98, **kw)
+    with pytest.warns(UserWarning, match=r"n_scenarios=10 cannot resolve VaR at \[0.95, 0.99\].*at least 99"):
+        backtest(gen, returns, "equal", returns.index[40], levels=(0.95, 0.99), n_scenarios=10, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        backtest(gen, returns, "equal", returns.index[40], levels=(0.95, 0.99), n_scenarios=99, **kw)
+
+
 def test_end_limits_the_forecast_dates():
     returns = gaussian_returns(100, seed=7)
     res = backtest(GaussianIID().fit(returns.iloc[:30]), returns, "equal", returns.index[40], end=returns.index[49],
-                   context_length=30, n_scenarios=50, progress=False)
+                   context_length=30, n_scenarios=100, progress=False)
     assert list(res.realized.index) == list(returns.index[40:50])
 
 
@@ -158,16 +172,16 @@ def test_start_that_is_not_a_date(small, start):
 
 
 def test_a_generator_fitted_past_the_first_origin_is_flagged(small):
-    returns, gen = small  # fitted on the first 30 rows: no warning from origin 50 on
+    returns, gen = small  # fitted on the first 30 rows: no warning from origin 50 on (20 scenarios resolve 95%)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        backtest(gen, returns, "equal", returns.index[50], context_length=30, n_scenarios=20, progress=False)
+        backtest(gen, returns, "equal", returns.index[50], context_length=30, n_scenarios=20, levels=(0.95,), progress=False)
     late = GaussianIID().fit(returns.iloc[:80])
     with pytest.warns(UserWarning, match=f"up to {returns.index[79].date()}.*{returns.index[50].date()}.*look-ahead"):
-        backtest(late, returns, "equal", returns.index[50], context_length=30, n_scenarios=20, progress=False)
+        backtest(late, returns, "equal", returns.index[50], context_length=30, n_scenarios=20, levels=(0.95,), progress=False)
     with warnings.catch_warnings():  # refitting at each origin never looks ahead
         warnings.simplefilter("error")
-        backtest(late, returns, "equal", returns.index[50], context_length=30, n_scenarios=20, refit_every=10,
+        backtest(late, returns, "equal", returns.index[50], context_length=30, n_scenarios=20, levels=(0.95,), refit_every=10,
                  progress=False)
 
 

@@ -141,7 +141,7 @@ def test_too_few_scenarios_for_a_level_are_flagged():
     # the largest of n scenario losses is exceeded with probability 1 / (n + 1): above 1% below 99 scenarios
     returns = gaussian_returns(100, seed=7)
     gen = GaussianIID().fit(returns.iloc[:30])
-    kw = dict(end=returns.index[44], context_length=30, progress=False)
+    kw = {"end": returns.index[44], "context_length": 30, "progress": False}
     with pytest.warns(UserWarning, match=r"n_scenarios=98 cannot resolve VaR at \[0.99\].*1.01%.*at least 99 scenarios"):
         backtest(gen, returns, "equal", returns.index[40], levels=(0.95, 0.99), n_scenarios=98, **kw)
     with pytest.warns(UserWarning, match=r"n_scenarios=10 cannot resolve VaR at \[0.95, 0.99\].*at least 99"):

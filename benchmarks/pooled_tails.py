@@ -11,7 +11,16 @@ returns, with seed 0) and reports per model, over the 20 assets:
 * ``lower_bias``, ``upper_bias``: the mean signed error of the 1% / 99% quantile over the realized sd
   (negative: the pooled scenarios reach further down, resp. not as far up, as the realized returns);
 * ``lower_mad``, ``upper_mad``: the mean absolute errors (their mean is the ``tail_quantiles`` distance);
-* ``sd_ratio``: the mean over assets of the pooled scenarios' daily sd over the realized one.
+* ``sd_ratio``: the mean over assets of the pooled scenarios' daily sd over the realized one;
+
+and the conditional scale per origin and asset (each origin's scenarios' own mean and sd):
+
+* ``z2_day1``, ``z2_all``: the mean squared standardized error of the realized returns, on the first
+  day and over all 20 (1 if the scale is right on average; below 1: too wide);
+* ``sd1_vs_garch``: the median over origins and assets of the first day's sd over GARCH's;
+* ``filter_vs_garch``, ``innovation_sd1`` (finscore's models with GJR-filtered targets): the median of its
+  GJR filter's first-day sd over GARCH's first-day sd, and of the first day's sd over its own filter's
+  sd (the network's innovation sd), whose product is about ``sd1_vs_garch``.
 
 Usage::
 
@@ -38,6 +47,13 @@ from finscore.validation.stylized import stylized_facts
 CONTEXT_DAYS = 250
 HORIZON = 20
 STRIDE = 5
+
+
+def scale_errors(real: np.ndarray, draws: np.ndarray) -> dict:
+    """Mean squared standardized error of ``real`` (T, H, d) under the per-origin mean and sd of ``draws``
+    (T, n, H, d): on the first day and over all days."""
+    z2 = ((real - draws.mean(axis=1)) / draws.std(axis=1)) ** 2  # (T, H, d)
+    return {"z2_day1": float(z2[:, 0].mean()), "z2_all": float(z2.mean())}
 
 
 def tail_errors(real_facts: dict, windows: np.ndarray) -> dict:
@@ -71,15 +87,26 @@ def main(argv=None) -> int:
     contexts = [returns.iloc[o - CONTEXT_DAYS + 1: o + 1] for o in origins]
     real_facts = stylized_facts(real)
 
-    def draw(gen, seed: int) -> np.ndarray:
-        return np.stack([s.values for s in gen.sample_many(args.n, HORIZON, contexts, seed=seed)]).reshape(
-            -1, HORIZON, values.shape[1])
+    def draw(gen, seed: int) -> np.ndarray:  # (T, n, H, d)
+        return np.stack([s.values for s in gen.sample_many(args.n, HORIZON, contexts, seed=seed)])
 
-    rows = {"garch": tail_errors(real_facts, draw(GARCH().fit(returns.loc[:train_end]), 0))}
+    def evaluate(draws: np.ndarray) -> dict:
+        return {**tail_errors(real_facts, draws.reshape(-1, HORIZON, values.shape[1])), **scale_errors(real, draws)}
+
+    garch = draw(GARCH().fit(returns.loc[:train_end]), 0)
+    garch_sd1 = garch.std(axis=1)[:, 0]  # (T, d)
+    rows = {"garch": evaluate(garch)}
     for seed in args.seeds:
         gen = _fitted(args.data, args.preset, seed, overrides, returns, train_end)
-        rows[f"finscore seed {seed}"] = tail_errors(real_facts, draw(gen, seed))
-        print(f"seed {seed}: {rows[f'finscore seed {seed}']}", flush=True)
+        draws = draw(gen, seed)
+        sd1 = draws.std(axis=1)[:, 0]
+        row = {**evaluate(draws), "sd1_vs_garch": float(np.median(sd1 / garch_sd1))}
+        if gen._gjr() is not None:  # the GJR filter's first-day sd (benchmark code reading the model's internals)
+            ctx = np.stack([c.to_numpy(np.float64)[-gen.config_.context:] for c in contexts])
+            filt = np.sqrt(gen._first_variance(ctx))  # (T, d)
+            row.update(filter_vs_garch=float(np.median(filt / garch_sd1)), innovation_sd1=float(np.median(sd1 / filt)))
+        rows[f"finscore seed {seed}"] = row
+        print(f"seed {seed}: {row}", flush=True)
     table = pd.DataFrame(rows).T.rename_axis("model")
     lines = [
         *header(f"Pooled daily tails, `{args.data}`, {args.period} period ({start} to {end or 'the end'})",
@@ -87,7 +114,7 @@ def main(argv=None) -> int:
         (f"Origins: {len(origins)}, every {STRIDE} days; {args.n} scenarios each; models trained to {train_end}; "
          f"preset {args.preset}, overrides {overrides or 'none'}. Columns: see the script's docstring."),
         "",
-        md_table(table, "{:+.3f}"),
+        md_table(table, "{:.3f}"),
         "",
     ]
     publish(lines, f"pooled_tails_{args.data}_{args.period}_{args.tag}.md")

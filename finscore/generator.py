@@ -113,7 +113,8 @@ class ScoreGenerator(BaseGenerator):
         train_rows = values[: n_train + L + H - 1]
         self.long_run_vol_ = np.sqrt(np.mean(train_rows**2, axis=0)) + 1e-8
         self.long_run_market_vol_ = float(np.sqrt(np.mean(train_rows.mean(axis=1) ** 2)) + 1e-8)
-        self.vol_params_ = _fit_gjr(returns.iloc[: len(train_rows)]) if cfg.state.vol_model == "gjr" else None
+        vol_rows = returns if cfg.vol_fit == "all" else returns.iloc[: len(train_rows)]
+        self.vol_params_ = _fit_gjr(vol_rows) if cfg.state.vol_model == "gjr" else None
         ctx, tgt = _windows(values, L, H)
         self.config_ = cfg
         cond, acond, scale = self._state(ctx)

@@ -22,6 +22,7 @@ GUIDANCE_MODES = ("blend", "mixture")
 TAIL_STATES = ("none", "vol")
 VAL_DENOISERS = ("training", "sampling")
 PRECONDS = ("scalar", "gaussian")
+VOL_FITS = ("train", "all")
 # fields that change how a fitted model samples but not what it learns: a model fitted under one value
 # samples under any other (benchmarks reuse fitted models across them)
 SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "guidance_mode", "horizon_spread", "sample_batch")
@@ -30,11 +31,11 @@ SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "guidance_mode",
 # fields added after the first checkpoints, with the value that reproduces a checkpoint written before each
 # existed: no per-asset descriptors, tail transforms, filtered scale, correlation map, guidance mode, horizon
 # spread, weighted context correlation, market tails, state-dependent tails, sampling-denoiser checkpoint
-# choice, Gaussian skip or shock cap
+# choice, Gaussian skip, shock cap or the GJR filter's fitting rows
 LEGACY_VALUES: dict[str, Any] = {
     "asset_loadings": 0, "target_tails": "none", "target_scale": "forecast", "target_corr": "none",
     "guidance_mode": "blend", "horizon_spread": 1.0, "corr_decay": None, "market_tails": "none",
-    "tail_state": "none", "val_denoiser": "training", "precond": "scalar", "shock_cap": None,
+    "tail_state": "none", "val_denoiser": "training", "precond": "scalar", "shock_cap": None, "vol_fit": "train",
 }
 
 
@@ -87,6 +88,11 @@ class ScoreConfig:
     # bound (a bounded-influence recursion; benchmarks/quality.md, item 41). None: the plain GJR recursion.
     # The context's filter (the first day's variance) is never capped
     shock_cap: float | None = None
+    # rows the GJR volatility filter (state.vol_model="gjr") is fitted on: "train", those before the validation
+    # windows (like every other fitted statistic); "all", every row given to fit, as the GARCH baseline is
+    # (benchmarks/quality.md, item 45: level to slightly worse on the selection folds, so not the default). The
+    # network's early stopping then sees validation targets scaled by parameters that saw them too
+    vol_fit: str = "train"
     # "equicorr": the average correlation of the window is forecast from the context's (a regression fitted on
     # the training windows), the model-space targets are mapped from that level to the training average and
     # samples are mapped back (finscore.correlation; benchmarks/quality.md, item 17); "none": the network
@@ -207,6 +213,8 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
         raise ValueError(f"shock_cap must be None or a number > 0 (standard deviations), got {cfg.shock_cap!r}")
     if cfg.shock_cap is not None and cfg.target_scale != "filtered":
         raise ValueError(f'shock_cap needs target_scale="filtered", got target_scale={cfg.target_scale!r}')
+    if cfg.vol_fit not in VOL_FITS:
+        raise ValueError(f"vol_fit must be one of {VOL_FITS}, got {cfg.vol_fit!r}")
     if cfg.corr_decay is not None and not (_is_number(cfg.corr_decay) and 0.0 < cfg.corr_decay < 1.0):
         raise ValueError(f"corr_decay must be None or a number in (0, 1), got {cfg.corr_decay!r}")
     if cfg.precond not in PRECONDS:

@@ -245,6 +245,27 @@ def test_tukey_h_tails_are_fitted_saved_and_seen_by_the_stress_guidance(sp500_re
         ScoreGenerator(preset="tiny", target_tails="pareto")
 
 
+def test_gjr_filter_fitting_rows(sp500_returns):
+    from finscore.baselines import GARCH
+
+    returns = sp500_returns.loc["2009-01-01":"2014-12-31"].iloc[:, :3]
+    fits = {}
+    for vol_fit in ("train", "all"):
+        g = ScoreGenerator(horizon=10, context=60, preset="tiny", target_corr="none", vol_fit=vol_fit,
+                           progress=False).fit(returns)
+        n_windows = len(returns) - 60 - 10 + 1
+        n_val = round(g.config_.val_fraction * n_windows)
+        n_rows = n_windows - n_val - 10 + 60 + 10 - 1  # the rows of the training windows, before the gap of H
+        rows = returns if vol_fit == "all" else returns.iloc[:n_rows]
+        ref = GARCH(dist="t").fit(rows)  # "train": like every other fitted statistic; "all": as the GARCH baseline
+        for k in ("omega", "alpha", "gamma", "beta"):
+            np.testing.assert_allclose(g.vol_params_[k], getattr(ref.vol_, k), rtol=1e-12, err_msg=f"{vol_fit} {k}")
+        fits[vol_fit] = np.asarray(g.vol_params_["beta"])
+    assert n_val > 0 and not np.allclose(fits["train"], fits["all"])
+    with pytest.raises(ValueError, match=r"vol_fit must be one of \('train', 'all'\), got 'val'"):
+        ScoreGenerator(preset="tiny", vol_fit="val")
+
+
 @pytest.mark.parametrize("shock_cap", [None, 1.5])
 def test_filtered_target_scale_rebuilds_returns_through_the_gjr_recursion(sp500_returns, tmp_path, monkeypatch,
                                                                           shock_cap):

@@ -23,6 +23,16 @@ RESULTS = Path(__file__).resolve().parent / "results"
 KEY_SINCE = ("market_tails", "tail_state", "val_denoiser", "precond", "shock_cap", "vol_fit")
 
 
+def model_arguments(p) -> None:
+    """The flags every script that fits or loads the cached models shares: ``--data``, ``--preset``,
+    ``-o/--override`` (ScoreConfig field=value), ``--tag`` (the results' file name) and ``--threads``."""
+    p.add_argument("--data", default="sp500")
+    p.add_argument("--preset", default="default")
+    p.add_argument("-o", "--override", action="append", default=[], help="ScoreConfig field=value")
+    p.add_argument("--tag", default="default")
+    p.add_argument("--threads", type=int, default=2)
+
+
 def prepare(data: str, threads: int) -> pd.DataFrame:
     """Set the torch threads, create results/models/ and return the daily log returns of ``data``."""
     torch.set_num_threads(threads)

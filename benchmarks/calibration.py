@@ -32,7 +32,13 @@ import sys
 
 import numpy as np
 import pandas as pd
-from _common import header, md_table, prepare, publish  # same directory
+from _common import (  # same directory
+    header,
+    md_table,
+    model_arguments,
+    prepare,
+    publish,
+)
 from quality import PERIODS, _fitted, parse_overrides
 
 from finscore.baselines import GARCH
@@ -89,15 +95,11 @@ def half_year_table(ev, fact_scenarios: int) -> pd.DataFrame:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default="sp500")
+    model_arguments(p)
     p.add_argument("--period", choices=sorted(PERIODS), default="report")
-    p.add_argument("--preset", default="default")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--override", action="append", default=[], help="ScoreConfig field=value")
-    p.add_argument("--tag", default="default")
     p.add_argument("--n", type=int, default=500)
     p.add_argument("--stride", type=int, default=5)
-    p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     overrides = parse_overrides(args.override)
     returns = prepare(args.data, args.threads)

@@ -33,7 +33,13 @@ import sys
 
 import numpy as np
 import pandas as pd
-from _common import header, md_table, prepare, publish  # same directory
+from _common import (  # same directory
+    header,
+    md_table,
+    model_arguments,
+    prepare,
+    publish,
+)
 from quality import TRAIN_END, _fitted, parse_overrides
 
 from finscore.baselines import GARCH
@@ -45,15 +51,11 @@ HORIZON = 20
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default="sp500")
-    p.add_argument("--preset", default="default")
+    model_arguments(p)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("-o", "--override", action="append", default=[], help="ScoreConfig field=value")
-    p.add_argument("--tag", default="default")
     p.add_argument("--start", default="2020-02-20")
     p.add_argument("--end", default="2020-04-30")
     p.add_argument("--n", type=int, default=100, help="scenarios per context")
-    p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     overrides = parse_overrides(args.override)
     returns = prepare(args.data, args.threads)

@@ -43,7 +43,13 @@ import sys
 
 import numpy as np
 import pandas as pd
-from _common import header, md_table, prepare, publish  # same directory
+from _common import (  # same directory
+    header,
+    md_table,
+    model_arguments,
+    prepare,
+    publish,
+)
 from quality import PERIODS, _fitted, parse_overrides
 
 from finscore.baselines import GARCH
@@ -75,14 +81,10 @@ def tail_errors(real_facts: dict, windows: np.ndarray) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default="sp500")
+    model_arguments(p)
     p.add_argument("--period", choices=sorted(PERIODS), default="report")
-    p.add_argument("--preset", default="default")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("-o", "--override", action="append", default=[], help="ScoreConfig field=value")
-    p.add_argument("--tag", default="default")
     p.add_argument("--n", type=int, default=100, help="scenarios per origin")
-    p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     overrides = parse_overrides(args.override)
     returns = prepare(args.data, args.threads)

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from _common import RESULTS, cached_fit, preset_key  # same directory
+from _common import RESULTS, cached_fit, model_arguments, preset_key  # same directory
 from finscore import load_prices, to_returns
 from finscore._rng import spawn_seeds
 from finscore.baselines import GARCH, GaussianCopula
@@ -212,12 +212,9 @@ def wins(model: pd.Series, base: pd.Series) -> int:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default="sp500")
+    model_arguments(p)
     p.add_argument("--period", choices=sorted(PERIODS), default="val")
-    p.add_argument("--preset", default="default")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("-o", "--override", action="append", default=[], help="ScoreConfig field=value")
-    p.add_argument("--tag", default="default")
     p.add_argument("--n", type=int, default=500)
     p.add_argument("--stride", type=int, default=5)
     p.add_argument("--var-n", type=int, default=500,
@@ -226,7 +223,6 @@ def main(argv=None) -> int:
                    help="VaR estimator from the scenarios (finscore.risk.var): 'empirical', the one of every run "
                         "in quality.md before 2026-12-07, so that runs stay comparable; 'predictive', the one "
                         "backtest.py uses, exceeded at the nominal rate by a correct model")
-    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--members", type=int, default=1,
                    help="pool the scenarios of this many models (seed s: training seeds members*s .. members*s+members-1, "
                         "n split evenly); 1: one model per seed")

@@ -30,7 +30,13 @@ import sys
 
 import numpy as np
 import pandas as pd
-from _common import header, md_table, prepare, publish  # same directory
+from _common import (  # same directory
+    header,
+    md_table,
+    model_arguments,
+    prepare,
+    publish,
+)
 from quality import TRAIN_END, _fitted, parse_overrides
 
 from finscore.generator import _windows
@@ -53,14 +59,10 @@ def book_stats(windows: np.ndarray, per_date: int | None = None) -> dict[str, fl
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default="sp500")
-    p.add_argument("--preset", default="default")
+    model_arguments(p)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--override", action="append", default=[], help="ScoreConfig field=value")
-    p.add_argument("--tag", default="default")
     p.add_argument("--dates", type=int, default=200)
     p.add_argument("--per-date", type=int, default=50)
-    p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     overrides = parse_overrides(args.override)
     returns = prepare(args.data, args.threads)

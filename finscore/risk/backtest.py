@@ -12,8 +12,8 @@ from finscore._typing import Seed
 from finscore.data.checks import check_positive_int, check_returns
 from finscore.errors import DataError, NumericalError
 from finscore.protocol import warn_look_ahead
-from finscore.risk.measures import check_levels, check_var_method, es, var
-from finscore.risk.result import BacktestResult
+from finscore.risk.measures import check_levels, check_var_method
+from finscore.risk.result import BacktestResult, var_es_frames
 from finscore.scenarios import portfolio_weights
 
 DEFAULT_CONTEXT = 250  # one trading year of context unless the generator needs more
@@ -97,12 +97,15 @@ def backtest(
                                               ("chunk_size", chunk_size)))
     if n_scenarios < 2:
         raise ValueError(f"n_scenarios must be at least 2 to estimate VaR / ES, got {n_scenarios}")
-    coarse = [x for x in lv if 1.0 / (n_scenarios + 1) > 1.0 - x + 1e-12]
-    if coarse:  # no quantile of n scenarios is exceeded less often than the largest, with probability 1 / (n + 1)
-        need = max(int(np.ceil(x / (1.0 - x) - 1e-9)) for x in coarse)
+    # no quantile of n scenarios is exceeded less often than the largest, with probability 1 / (n + 1): a level
+    # needs 1 / (n + 1) <= 1 - level, i.e. n >= level / (1 - level) scenarios (99 at 99%)
+    need = {x: int(np.ceil(x / (1.0 - x) - 1e-9)) for x in lv}
+    coarse = [x for x in lv if n_scenarios < need[x]]
+    if coarse:
         warnings.warn(f"n_scenarios={n_scenarios} cannot resolve VaR at {coarse}: there VaR is the largest "
                       f"scenario loss, which a correct model's outcome exceeds with probability 1 / (n + 1) = "
-                      f"{1 / (n_scenarios + 1):.2%}, more than 1 - level; use at least {need} scenarios",
+                      f"{1 / (n_scenarios + 1):.2%}, more than 1 - level; use at least "
+                      f"{max(need[x] for x in coarse)} scenarios",
                       stacklevel=2)
     refit_every = None if refit_every is None else check_positive_int(refit_every, "refit_every")
     if not callable(getattr(generator, "sample_many", None)):
@@ -139,14 +142,13 @@ def backtest(
             bar.update(i1 - i0)
 
     index = returns.index[positions]
-    levels_index = pd.Index(lv, name="level")
     meta = {"generator": type(generator).__name__, "generator_repr": repr(generator),
             "seed": seed if isinstance(seed, (int, np.integer, type(None))) else repr(seed),
             "n_scenarios": n_scenarios, "context_length": ctx_len, "refit_every": refit_every,
             "chunk_size": chunk_size, "overlapping": horizon_days > 1, "var_method": var_method}
+    var_frame, es_frame = var_es_frames(port, lv, index, var_method)
     return BacktestResult(
-        var=pd.DataFrame(var(port, lv, method=var_method), index=index, columns=levels_index),
-        es=pd.DataFrame(es(port, lv, method=var_method), index=index, columns=levels_index),
+        var=var_frame, es=es_frame,
         realized=pd.Series(_realized(returns, w, positions, horizon_days), index=index, name="realized"),
         scenario_returns=port, levels=lv, horizon_days=horizon_days, weights=w, metadata=meta,
     )

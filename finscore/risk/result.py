@@ -13,7 +13,16 @@ from finscore.errors import DataError
 from finscore.risk import coverage
 from finscore.risk.es_tests import acerbi_szekely
 from finscore.risk.losses import diebold_mariano, fz0_loss, model_confidence_set, pinball_loss
-from finscore.risk.measures import check_var_method, es, var
+from finscore.risk.measures import es, var
+
+
+def var_es_frames(scenario_returns: np.ndarray, levels: tuple[float, ...], index: pd.Index,
+                  method: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """VaR and ES DataFrames (n_dates, n_levels) of each date's scenario returns (n_dates, n_scenarios) by the
+    VaR ``method`` (:func:`finscore.risk.var`), indexed by ``index`` with the levels as columns."""
+    columns = pd.Index(levels, name="level")
+    return (pd.DataFrame(var(scenario_returns, list(levels), method=method), index=index, columns=columns),
+            pd.DataFrame(es(scenario_returns, list(levels), method=method), index=index, columns=columns))
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,13 +67,8 @@ class BacktestResult:
 
         ``"predictive"`` or ``"empirical"`` (see :func:`finscore.risk.var`); nothing is sampled again.
         """
-        check_var_method(method)
-        lv = list(self.levels)
-        port = self.scenario_returns
-        return replace(self, var=pd.DataFrame(var(port, lv, method=method), index=self.var.index,
-                                              columns=self.var.columns),
-                       es=pd.DataFrame(es(port, lv, method=method), index=self.es.index, columns=self.es.columns),
-                       metadata={**self.metadata, "var_method": method})
+        v, e = var_es_frames(self.scenario_returns, self.levels, self.var.index, method)
+        return replace(self, var=v, es=e, metadata={**self.metadata, "var_method": method})
 
     def losses(self, level: float) -> pd.DataFrame:
         """Per-date ``pinball`` (VaR) and ``fz0`` (joint VaR–ES) losses at ``level``: DataFrame (n_dates, 2)."""

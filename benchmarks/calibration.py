@@ -32,13 +32,7 @@ import sys
 
 import numpy as np
 import pandas as pd
-from _common import (  # same directory
-    header,
-    md_table,
-    model_arguments,
-    prepare,
-    publish,
-)
+from _common import header, md_table, model_arguments, prepare, publish
 from quality import PERIODS, _fitted, parse_overrides
 
 from finscore.baselines import GARCH

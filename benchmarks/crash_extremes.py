@@ -33,13 +33,7 @@ import sys
 
 import numpy as np
 import pandas as pd
-from _common import (  # same directory
-    header,
-    md_table,
-    model_arguments,
-    prepare,
-    publish,
-)
+from _common import header, md_table, model_arguments, prepare, publish
 from quality import TRAIN_END, _fitted, parse_overrides
 
 from finscore.baselines import GARCH

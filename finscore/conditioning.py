@@ -77,6 +77,17 @@ class StateSpec:
     def n_global_features(self) -> int:
         return self.n_asset_features() + 3
 
+    def volatility_features(self, level: bool = True) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Indices of the volatility-state features in (``cond``, ``asset_cond``) of :func:`state_features`:
+        the term structure (realized volatilities over today's EWMA) of the book and of each asset, and with
+        ``level`` also the volatility level over its long-run value (of the book, each asset, and the assets'
+        mean)."""
+        if not level:
+            own = tuple(range(1, 1 + len(self.vol_windows)))
+            return own, own
+        own = tuple(range(1 + len(self.vol_windows)))
+        return own + (self.n_asset_features() + 2,), own
+
 
 def ewma_volatility(ctx: np.ndarray, lam: float) -> np.ndarray:
     """Truncated, normalized EWMA volatility at the last row: ndarray (N, d) from ctx (N, L, d)."""

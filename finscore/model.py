@@ -36,10 +36,13 @@ def build_denoiser(cfg: ScoreConfig, train: dict[str, torch.Tensor] | None, n_co
         sigma_max = cfg.sigma_max or float(sigma_max_from_data(train["x"].numpy()))
     torch.manual_seed(seed)
     k = cfg.asset_loadings
+    keep, keep_asset = ((), ()) if cfg.uncond_state == "none" else \
+        cfg.state.volatility_features(level=cfg.uncond_state == "vol")
     net = ScoreNet(NetConfig(horizon=cfg.horizon, cond_dim=n_cond, asset_cond_dim=n_asset_cond, width=cfg.width,
                              depth=cfg.depth, heads=cfg.heads, dropout=cfg.dropout,
                              energy=cfg.parameterization == "energy", n_assets=n_assets if k else 0,
-                             asset_static_dim=k),
+                             asset_static_dim=k, keep_cond=keep if n_cond else (),
+                             keep_asset_cond=keep_asset if n_asset_cond else ()),
                    asset_static=None if asset_static is None or not k else torch.as_tensor(asset_static))
     cov_dim = cfg.horizon * n_assets if cfg.precond == "gaussian" else 0
     if cfg.precond == "gaussian" and not n_assets:

@@ -23,6 +23,7 @@ TAIL_STATES = ("none", "vol")
 VAL_DENOISERS = ("training", "sampling")
 PRECONDS = ("scalar", "gaussian")
 VOL_FITS = ("train", "all")
+UNCOND_STATES = ("none", "vol", "term")
 # fields that change how a fitted model samples but not what it learns: a model fitted under one value
 # samples under any other (benchmarks reuse fitted models across them)
 SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "guidance_mode", "horizon_spread", "sample_batch")
@@ -31,11 +32,12 @@ SAMPLING_FIELDS = ("sampler", "sample_steps", "guidance_scale", "guidance_mode",
 # fields added after the first checkpoints, with the value that reproduces a checkpoint written before each
 # existed: no per-asset descriptors, tail transforms, filtered scale, correlation map, guidance mode, horizon
 # spread, weighted context correlation, market tails, state-dependent tails, sampling-denoiser checkpoint
-# choice, Gaussian skip, shock cap or the GJR filter's fitting rows
+# choice, Gaussian skip, shock cap, the GJR filter's fitting rows or a partially conditional branch
 LEGACY_VALUES: dict[str, Any] = {
     "asset_loadings": 0, "target_tails": "none", "target_scale": "forecast", "target_corr": "none",
     "guidance_mode": "blend", "horizon_spread": 1.0, "corr_decay": None, "market_tails": "none",
     "tail_state": "none", "val_denoiser": "training", "precond": "scalar", "shock_cap": None, "vol_fit": "train",
+    "uncond_state": "none",
 }
 
 
@@ -112,6 +114,11 @@ class ScoreConfig:
     # 0.1 until item 36 of benchmarks/quality.md: on small panels the conditional branch overfits within a few
     # hundred steps and early stopping leaves the unconditional branch barely trained (item 33)
     p_uncond: float = 0.9
+    # what the unconditional branch still sees: "none", no condition (classifier-free guidance's null); "vol",
+    # the volatility level over its long-run value and the term structure of the book and of each asset
+    # (StateSpec.volatility_features); "term", the term structure only; the rest of the condition dropped
+    # (benchmarks/quality.md, item 46)
+    uncond_state: str = "none"
     # training
     steps: int = 2000  # 4000 lost on 2019-2022 (benchmarks/quality.md, item 6) and on the 2008-2009 CRPS (item 40)
     batch_size: int = 256
@@ -215,6 +222,8 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
         raise ValueError(f'shock_cap needs target_scale="filtered", got target_scale={cfg.target_scale!r}')
     if cfg.vol_fit not in VOL_FITS:
         raise ValueError(f"vol_fit must be one of {VOL_FITS}, got {cfg.vol_fit!r}")
+    if cfg.uncond_state not in UNCOND_STATES:
+        raise ValueError(f"uncond_state must be one of {UNCOND_STATES}, got {cfg.uncond_state!r}")
     if cfg.corr_decay is not None and not (_is_number(cfg.corr_decay) and 0.0 < cfg.corr_decay < 1.0):
         raise ValueError(f"corr_decay must be None or a number in (0, 1), got {cfg.corr_decay!r}")
     if cfg.precond not in PRECONDS:

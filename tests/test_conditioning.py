@@ -241,3 +241,25 @@ def test_capped_gjr_update_bounds_the_shock_and_round_trips():
     np.testing.assert_allclose(gjr_rebuild(zt, torch.tensor(s2), p, cap=3.0).detach().numpy(), r, rtol=1e-10)
     assert torch.autograd.gradcheck(lambda a: gjr_rebuild(a, torch.tensor(s2[:2]), p, cap=3.0),
                                     (zt[:2, :4].detach().requires_grad_(),))
+
+
+def test_volatility_features_index_the_level_and_term_structure_of_the_book_and_the_assets():
+    from finscore.conditioning import StateSpec, ewma_volatility, state_features
+
+    rng = np.random.default_rng(3)
+    ctx = rng.standard_normal((4, 60, 3)) * np.array([0.01, 0.02, 0.015])
+    spec = StateSpec()
+    long_run = np.array([0.012, 0.018, 0.02])
+    cond, acond, _ = state_features(ctx, long_run, 0.01, spec)
+    keep, keep_asset = spec.volatility_features()
+    assert keep_asset == (0, 1, 2, 3) and keep == (0, 1, 2, 3, spec.n_asset_features() + 2)
+    assert spec.volatility_features(level=False) == ((1, 2, 3), (1, 2, 3))  # the term structure only
+    ewma = ewma_volatility(ctx, spec.ewma_lambda)
+    np.testing.assert_allclose(acond[:, :, 0], np.log(ewma / long_run), rtol=1e-10)
+    for j, win in enumerate(spec.vol_windows, start=1):  # realized volatility over the window / today's EWMA
+        np.testing.assert_allclose(acond[:, :, j], np.log(np.sqrt(np.mean(ctx[:, -win:] ** 2, axis=1)) / ewma),
+                                   rtol=1e-6)
+    book = ctx.mean(axis=2)
+    np.testing.assert_allclose(cond[:, 0], np.log(ewma_volatility(book[:, :, None], spec.ewma_lambda)[:, 0] / 0.01),
+                               rtol=1e-10)
+    np.testing.assert_allclose(cond[:, keep[-1]], acond[:, :, 0].mean(axis=1))

@@ -9,6 +9,7 @@ import torch
 
 from finscore.errors import CheckpointError, DataError, NotFittedError, NumericalError
 from finscore.generator import ScoreGenerator
+from finscore.presets import ScoreConfig
 
 
 def test_sample_shape_units_and_reproducibility(tiny_generator):
@@ -189,6 +190,25 @@ def test_static_asset_loadings_and_scale_path_fit_sample_and_save(sp500_returns,
     assert np.array_equal(back.sample(32, seed=3).values, g.sample(32, seed=3).values)
     with pytest.raises(ValueError, match="asset_loadings must be an integer >= 0"):
         ScoreGenerator(preset="tiny", asset_loadings=-1).fit(returns)
+
+
+def test_partially_conditional_branch_is_wired_trained_and_saved(sp500_returns, tmp_path):
+    returns = sp500_returns.loc["2012-01-01":"2014-12-31"].iloc[:, :4]
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", uncond_state="vol", guidance_scale=0.5,
+                       progress=False).fit(returns)
+    net = g.model_.net
+    keep, keep_asset = g.config_.state.volatility_features()
+    assert (net.config.keep_cond, net.config.keep_asset_cond) == (keep, keep_asset)
+    assert net.config.cond_dim == g.config_.state.n_global_features() > max(keep)
+    assert torch.count_nonzero(net.null_features) > 0  # trained on the dropped rows
+    g.save(tmp_path / "m")
+    back = ScoreGenerator.load(tmp_path / "m", device="cpu")
+    assert back.config_.uncond_state == "vol"
+    assert np.array_equal(back.sample(32, seed=3).values, g.sample(32, seed=3).values)
+    assert ScoreConfig.from_dict({k: v for k, v in g.config_.to_dict().items() if k != "uncond_state"}).uncond_state \
+        == "none"  # a checkpoint written before the field existed
+    with pytest.raises(ValueError, match=r"uncond_state must be one of \('none', 'vol', 'term'\), got 'all'"):
+        ScoreGenerator(preset="tiny", uncond_state="all")
 
 
 def test_gjr_target_scale_is_fitted_on_the_training_rows_and_saved(sp500_returns, tmp_path):

@@ -29,7 +29,9 @@ class NetConfig:
     horizon : days H per window; cond_dim : global features C (0: none); asset_cond_dim : per-asset
     features Ca (0: none); width : token width W; depth : number of blocks; heads : attention heads;
     dropout : dropout rate; energy : scalar energy head instead of a window output;
-    n_assets, asset_static_dim : shape (n_assets, S) of the static asset descriptors (0: none, any d).
+    n_assets, asset_static_dim : shape (n_assets, S) of the static asset descriptors (0: none, any d);
+    keep_cond, keep_asset_cond : indices of the global / per-asset features that the unconditional branch
+    still sees (empty: it sees none of them, classifier-free guidance's plain null condition).
     """
 
     horizon: int
@@ -42,12 +44,18 @@ class NetConfig:
     energy: bool = False
     n_assets: int = 0
     asset_static_dim: int = 0
+    keep_cond: tuple[int, ...] = ()
+    keep_asset_cond: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.horizon < 1 or self.width < 1 or self.depth < 0 or self.cond_dim < 0 or self.asset_cond_dim < 0:
             raise ValueError(f"invalid NetConfig {self}")
         if self.asset_static_dim < 0 or (self.asset_static_dim > 0) != (self.n_assets > 0):
             raise ValueError(f"asset_static_dim and n_assets must both be positive or both 0, got {self}")
+        for name, keep, dim in (("keep_cond", self.keep_cond, self.cond_dim),
+                                ("keep_asset_cond", self.keep_asset_cond, self.asset_cond_dim)):
+            if any(not 0 <= i < dim for i in keep) or len(set(keep)) != len(keep):
+                raise ValueError(f"{name} must be distinct feature indices in [0, {dim}), got {keep}")
         if self.width % self.heads:
             raise ValueError(f"width ({self.width}) must be divisible by heads ({self.heads})")
 
@@ -56,8 +64,11 @@ class ScoreNet(nn.Module):
     """``F(u, c_noise, cond, asset_cond, cond_mask)``: (B, H, d) -> (B, H, d), or (B,) if ``energy``.
 
     ``cond`` (B, C), ``asset_cond`` (B, d, Ca); ``cond_mask`` (B,) bool, False replaces both by learned
-    null embeddings (classifier-free guidance's unconditional branch). ``asset_static`` (n_assets, S)
-    fills the descriptor buffer (zeros if None, e.g. before a checkpoint's weights are loaded).
+    null embeddings (classifier-free guidance's unconditional branch), except the features listed in
+    ``config.keep_cond`` / ``keep_asset_cond``: with those, a dropped row's other features are replaced by
+    learned null values, feature by feature, and the kept ones pass (a partially conditional branch).
+    ``asset_static`` (n_assets, S) fills the descriptor buffer (zeros if None, e.g. before a checkpoint's
+    weights are loaded).
     """
 
     #: buffers that describe the training data, not learned weights (a warm start does not copy them)
@@ -79,6 +90,11 @@ class ScoreNet(nn.Module):
         self.cond_embed = mlp(c.cond_dim, w, w) if c.cond_dim else None
         self.null_cond = nn.Parameter(torch.zeros(w))
         self.null_asset = nn.Parameter(torch.zeros(c.asset_cond_dim)) if c.asset_cond_dim else None
+        self.null_features = nn.Parameter(torch.zeros(c.cond_dim)) if c.keep_cond else None
+        for name, keep, dim in (("kept", c.keep_cond, c.cond_dim), ("kept_asset", c.keep_asset_cond, c.asset_cond_dim)):
+            mask = torch.zeros(dim, dtype=torch.bool)
+            mask[list(keep)] = True
+            self.register_buffer(name, mask, persistent=False)  # derived from the config, not in checkpoints
         self.stem = nn.Linear(c.horizon + c.asset_cond_dim + c.asset_static_dim, w)
         self.market_token = nn.Parameter(torch.zeros(w))
         self.blocks = nn.ModuleList(AdaBlock(w, c.heads, c.dropout) for _ in range(c.depth))
@@ -100,8 +116,11 @@ class ScoreNet(nn.Module):
         if self.cond_embed is not None:
             if cond is None:
                 raise ValueError(f"this network needs cond of shape ({b}, {c.cond_dim})")
-            ce = self.cond_embed(cond)
-            emb = emb + (ce if keep is None else keep * ce + (1 - keep) * self.null_cond)
+            if keep is not None and self.null_features is not None:  # partial: kept features pass, the rest null
+                emb = emb + self.cond_embed(keep * cond + (1 - keep) * torch.where(self.kept, cond, self.null_features))
+            else:
+                ce = self.cond_embed(cond)
+                emb = emb + (ce if keep is None else keep * ce + (1 - keep) * self.null_cond)
         else:
             emb = emb + self.null_cond
         tokens = u.transpose(1, 2)  # (B, d, H)
@@ -110,7 +129,8 @@ class ScoreNet(nn.Module):
                 got = None if asset_cond is None else tuple(asset_cond.shape)
                 raise ValueError(f"asset_cond must have shape ({b}, {d}, {c.asset_cond_dim}), got {got}")
             if keep is not None:
-                asset_cond = keep[:, :, None] * asset_cond + (1 - keep[:, :, None]) * self.null_asset
+                null = torch.where(self.kept_asset, asset_cond, self.null_asset)  # (B, d, Ca)
+                asset_cond = keep[:, :, None] * asset_cond + (1 - keep[:, :, None]) * null
             tokens = torch.cat([tokens, asset_cond], dim=-1)
         if c.asset_static_dim:
             if d != c.n_assets:

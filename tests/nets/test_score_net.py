@@ -42,6 +42,37 @@ def test_cond_mask_switches_to_the_null_condition():
     assert not torch.allclose(net(u, t, cond=c, asset_cond=a), net(u, t, cond=2 * c, asset_cond=-a))
 
 
+def test_a_partially_conditional_branch_sees_only_the_kept_features():
+    torch.manual_seed(0)
+    net = ScoreNet(NetConfig(horizon=5, cond_dim=6, asset_cond_dim=2, width=16, depth=1, heads=4,
+                             keep_cond=(0, 4), keep_asset_cond=(1,)))
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    u, t, c, a = _inputs()
+    off = torch.zeros(3, dtype=torch.bool)
+    base = net(u, t, cond=c, asset_cond=a, cond_mask=off)
+    dropped_c, dropped_a = c.clone(), a.clone()
+    dropped_c[:, [1, 2, 3, 5]] *= -3.0
+    dropped_a[..., 0] += 5.0
+    # the dropped features do not move the unconditional branch ...
+    assert torch.allclose(base, net(u, t, cond=dropped_c, asset_cond=dropped_a, cond_mask=off), atol=1e-6)
+    # ... each kept one does, and the conditional branch still sees every feature
+    for cond, acond in ((c + torch.eye(6)[0], a), (c + torch.eye(6)[4], a), (c, a + torch.tensor([0.0, 1.0]))):
+        assert not torch.allclose(base, net(u, t, cond=cond, asset_cond=acond, cond_mask=off), atol=1e-4)
+    on = torch.ones(3, dtype=torch.bool)
+    assert torch.allclose(net(u, t, cond=c, asset_cond=a), net(u, t, cond=c, asset_cond=a, cond_mask=on))
+    assert not torch.allclose(net(u, t, cond=c, asset_cond=a), net(u, t, cond=dropped_c, asset_cond=a), atol=1e-4)
+    # a row's branch is its own: mixing masks in one batch gives each row what it gets alone
+    mixed = torch.tensor([True, False, True])
+    out = net(u, t, cond=c, asset_cond=a, cond_mask=mixed)
+    assert torch.allclose(out[1], base[1], atol=1e-6)
+    assert torch.allclose(out[0], net(u, t, cond=c, asset_cond=a)[0], atol=1e-6)
+    with pytest.raises(ValueError, match=r"keep_cond must be distinct feature indices in \[0, 6\), got \(6,\)"):
+        NetConfig(horizon=5, cond_dim=6, keep_cond=(6,))
+    with pytest.raises(ValueError, match="keep_asset_cond must be distinct"):
+        NetConfig(horizon=5, asset_cond_dim=2, keep_asset_cond=(1, 1))
+
+
 def test_zero_initialised_output():
     net = ScoreNet(NetConfig(horizon=5, cond_dim=6, asset_cond_dim=2, width=16))
     assert torch.count_nonzero(net(*_inputs()[:2], cond=_inputs()[2], asset_cond=_inputs()[3])) == 0

@@ -16,9 +16,11 @@ Usage::
 
 Writes benchmarks/results/quality_<data>_<period>_<tag>.csv (one row per generator and seed; the
 ``dm_<baseline>.<score>`` columns are Diebold-Mariano p-values of the model's per-date energy score
-and CRPS against each baseline), its per-date scores in ``..._<tag>_dates.csv``, and appends a line
-to benchmarks/results/quality_log.csv. Baseline rows and per-date scores are cached per
-(data, period) in benchmarks/results/baselines_<data>_<period>.csv and ``..._dates.csv``.
+and CRPS against each baseline, and of its 1-day pinball losses), its per-date scores in
+``..._<tag>_dates.csv``, with the daily VaR backtest (``--var-n`` > 0) its per-day pinball losses in
+``..._<tag>_days.csv``, and appends a line to benchmarks/results/quality_log.csv. Baseline rows and
+per-date (per-day) scores are cached per (data, period) in benchmarks/results/baselines_<data>_<period>.csv
+and ``..._dates.csv`` (``..._days.csv``).
 """
 
 from __future__ import annotations
@@ -92,6 +94,10 @@ def _var_from_origins(ev, name, var_method):
 
 
 def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n, var_method):
+    """(summary row, per-origin scores, per-day pinball losses of the daily VaR backtest or None with
+    ``var_n == 0``, where the origins' own pinball losses are columns of the per-origin frame)."""
+    from finscore.risk import pinball_loss
+
     train_end, start, end = PERIODS[period]
     t0 = time.perf_counter()
     ev = evaluate({name: gen}, returns, train_end=train_end, test_start=start, test_end=end, horizon=20,
@@ -106,7 +112,7 @@ def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n, 
         row.update(summary)
         dates = dates.assign(**per_date)
         row["seconds_eval"] = row["seconds_total"] = t_eval
-        return row, dates
+        return row, dates, None
     bt = backtest(gen, returns.loc[:end] if end else returns, "equal", start, levels=(0.95, 0.99), horizon_days=1,
                   n_scenarios=var_n, seed=seed, progress=False, var_method=var_method)
     summ = bt.summary(n_sim=200)
@@ -117,7 +123,10 @@ def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n, 
                     f"var{int(lv * 100)}.pinball": r["mean_pinball"]})
     row["seconds_eval"] = t_eval
     row["seconds_total"] = time.perf_counter() - t0
-    return row, dates
+    days = pd.DataFrame({"date": bt.realized.index, "generator": name, "seed": seed,
+                         **{f"pinball{int(lv * 100)}": pinball_loss(bt.realized.to_numpy(), bt.var[lv].to_numpy(), lv)
+                            for lv in (0.95, 0.99)}})
+    return row, dates, days
 
 
 def diebold_mariano_columns(model: pd.DataFrame, base: pd.DataFrame, stride: int, horizon: int = 20) -> dict:
@@ -141,27 +150,35 @@ def diebold_mariano_columns(model: pd.DataFrame, base: pd.DataFrame, stride: int
 
 
 def baselines(key, returns, period, *, n, stride, var_n, var_method, refresh=False):
-    """(one row per baseline, per-date scores); cached, and recomputed when either file is missing or the
-    per-date file lacks the origins' pinball losses (written since 2026-12-06; the same seed gives the
-    same figures)."""
+    """(one row per baseline, per-date scores, per-day pinball losses of the daily backtest or None); cached,
+    and recomputed when a file is missing or the per-date file lacks the origins' pinball losses (written
+    since 2026-12-06; the same seed gives the same figures)."""
     path, path_dates = RESULTS / f"baselines_{key}_{period}.csv", RESULTS / f"baselines_{key}_{period}_dates.csv"
+    path_days = RESULTS / f"baselines_{key}_{period}_days.csv"
     if path.exists() and path_dates.exists() and not refresh:
         cached = pd.read_csv(path_dates, parse_dates=["date"])
-        if var_n or "pinball99" in cached:
-            return pd.read_csv(path), cached
+        if var_n and path_days.exists():
+            return pd.read_csv(path), cached, pd.read_csv(path_days, parse_dates=["date"])
+        if not var_n and "pinball99" in cached:
+            return pd.read_csv(path), cached, None
     train = returns.loc[:PERIODS[period][0]]
-    rows, dates = [], []
+    rows, dates, days = [], [], []
     for name, gen in (("garch", GARCH()), ("copula", GaussianCopula())):
         gen.fit(train)
-        row, d = score_generator(name, gen, returns, period, 0, n=n, stride=stride, fit=False, var_n=var_n,
-                                 var_method=var_method)
+        row, d, dd = score_generator(name, gen, returns, period, 0, n=n, stride=stride, fit=False, var_n=var_n,
+                                     var_method=var_method)
         rows.append(row)
         dates.append(d)
+        days.append(dd)
         print(f"{name}: ES {row['score.energy_score']:.4f} CRPS {row['score.crps']:.5f}", flush=True)
     out, out_dates = pd.DataFrame(rows), pd.concat(dates, ignore_index=True)
     out.to_csv(path, index=False)
     out_dates.to_csv(path_dates, index=False)
-    return out, out_dates
+    if not var_n:
+        return out, out_dates, None
+    out_days = pd.concat(days, ignore_index=True)
+    out_days.to_csv(path_days, index=False)
+    return out, out_dates, out_days
 
 
 def _fitted(data, preset, seed, overrides, returns, train_end=TRAIN_END, pretrain=None):
@@ -240,9 +257,10 @@ def main(argv=None) -> int:
     overrides = parse_overrides(args.override)
     returns = to_returns(load_prices(args.data))
     tag_b = ("" if args.var_n else "_origins") + ("" if args.var_method == "empirical" else f"_{args.var_method}")
-    base, base_dates = baselines(args.data + tag_b, returns, args.period, n=args.n, stride=args.stride,
-                                 var_n=args.var_n, var_method=args.var_method, refresh=args.refresh_baselines)
-    rows, dates = [], []
+    base, base_dates, base_days = baselines(args.data + tag_b, returns, args.period, n=args.n, stride=args.stride,
+                                            var_n=args.var_n, var_method=args.var_method,
+                                            refresh=args.refresh_baselines)
+    rows, dates, days = [], [], []
     pretrain = None if args.pretrain is None else (args.pretrain, to_returns(load_prices(args.pretrain)))
     train_end = PERIODS[args.period][0]
     for seed in args.seeds:
@@ -251,12 +269,16 @@ def main(argv=None) -> int:
                   for j in range(args.members)]
         gen = fitted[0] if args.members == 1 else _Pooled(fitted)
         fit_s = time.perf_counter() - t0
-        row, per_date = score_generator("finscore", gen, returns, args.period, seed, n=args.n, stride=args.stride,
-                                        fit=False, var_n=args.var_n, var_method=args.var_method)
+        row, per_date, per_day = score_generator("finscore", gen, returns, args.period, seed, n=args.n,
+                                                 stride=args.stride, fit=False, var_n=args.var_n,
+                                                 var_method=args.var_method)
         steps, dsm = zip(*((m.train_result_.best_step, m.train_result_.best_val_loss) for m in fitted))
         row.update(seconds_fit=fit_s, best_step=steps[0] if len(steps) == 1 else np.mean(steps),  # members: mean
                    best_val_dsm=np.mean(dsm),
                    **diebold_mariano_columns(per_date, base_dates, args.stride))
+        if per_day is not None:  # the daily backtest's pinball losses (one day each: lag 0)
+            row.update(diebold_mariano_columns(per_day.drop(columns="seed"), base_days, 1, horizon=1))
+            days.append(per_day)
         rows.append(row)
         dates.append(per_date)
         g, c = base.set_index("generator").loc["garch"], base.set_index("generator").loc["copula"]
@@ -277,6 +299,9 @@ def main(argv=None) -> int:
     out.to_csv(RESULTS / f"quality_{args.data}_{args.period}_{args.tag}.csv", index=False)
     pd.concat([base_dates, *dates], ignore_index=True).to_csv(
         RESULTS / f"quality_{args.data}_{args.period}_{args.tag}_dates.csv", index=False)
+    if days:
+        pd.concat([base_days, *days], ignore_index=True).to_csv(
+            RESULTS / f"quality_{args.data}_{args.period}_{args.tag}_days.csv", index=False)
     model = pd.DataFrame(rows)
     summary = {"date": time.strftime("%Y-%m-%d %H:%M"), "tag": args.tag, "data": args.data, "period": args.period,
                "preset": args.preset, "overrides": json.dumps(overrides), "seeds": " ".join(map(str, args.seeds)),

@@ -48,8 +48,8 @@ def main(argv=None) -> int:
     rows = []
     for seed in args.seeds:
         t0 = time.perf_counter()
-        row, _ = score_generator("garch", gen, returns, args.period, seed, n=args.n, stride=args.stride, fit=False,
-                                 var_n=0, var_method="empirical")
+        row, _, _ = score_generator("garch", gen, returns, args.period, seed, n=args.n, stride=args.stride, fit=False,
+                                    var_n=0, var_method="empirical")
         rows.append({"seed": seed, **{label: row[k] for k, label in SCORES.items()}})
         print(f"seed {seed}: " + ", ".join(f"{label} {row[k]:.6g}" for k, label in SCORES.items())
               + f" ({time.perf_counter() - t0:.0f}s)", flush=True)

@@ -192,18 +192,19 @@ def test_static_asset_loadings_and_scale_path_fit_sample_and_save(sp500_returns,
         ScoreGenerator(preset="tiny", asset_loadings=-1).fit(returns)
 
 
-def test_partially_conditional_branch_is_wired_trained_and_saved(sp500_returns, tmp_path):
+@pytest.mark.parametrize("uncond_state", ["vol", "term"])
+def test_partially_conditional_branch_is_wired_trained_and_saved(sp500_returns, tmp_path, uncond_state):
     returns = sp500_returns.loc["2012-01-01":"2014-12-31"].iloc[:, :4]
-    g = ScoreGenerator(horizon=10, context=60, preset="tiny", uncond_state="vol", guidance_scale=0.5,
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", uncond_state=uncond_state, guidance_scale=0.5,
                        progress=False).fit(returns)
     net = g.model_.net
-    keep, keep_asset = g.config_.state.volatility_features()
+    keep, keep_asset = g.config_.state.volatility_features(level=uncond_state == "vol")
     assert (net.config.keep_cond, net.config.keep_asset_cond) == (keep, keep_asset)
     assert net.config.cond_dim == g.config_.state.n_global_features() > max(keep)
     assert torch.count_nonzero(net.null_features) > 0  # trained on the dropped rows
     g.save(tmp_path / "m")
     back = ScoreGenerator.load(tmp_path / "m", device="cpu")
-    assert back.config_.uncond_state == "vol"
+    assert back.config_.uncond_state == uncond_state
     assert np.array_equal(back.sample(32, seed=3).values, g.sample(32, seed=3).values)
     assert ScoreConfig.from_dict({k: v for k, v in g.config_.to_dict().items() if k != "uncond_state"}).uncond_state \
         == "none"  # a checkpoint written before the field existed

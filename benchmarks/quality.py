@@ -17,7 +17,7 @@ Usage::
 Writes benchmarks/results/quality_<data>_<period>_<tag>.csv (one row per generator and seed; the
 ``dm_<baseline>.<score>`` columns are Diebold-Mariano p-values of the model's per-date energy score
 and CRPS against each baseline, and of its 1-day pinball losses), its per-date scores in
-``..._<tag>_dates.csv``, with the daily VaR backtest (``--var-n`` > 0) its per-day pinball losses in
+``..._<tag>_dates.csv``, with the daily VaR backtest (``--var-n`` > 0) the model's per-day pinball losses in
 ``..._<tag>_days.csv``, and appends a line to benchmarks/results/quality_log.csv. Baseline rows and
 per-date (per-day) scores are cached per (data, period) in benchmarks/results/baselines_<data>_<period>.csv
 and ``..._dates.csv`` (``..._days.csv``).
@@ -96,8 +96,6 @@ def _var_from_origins(ev, name, var_method):
 def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n, var_method):
     """(summary row, per-origin scores, per-day pinball losses of the daily VaR backtest or None with
     ``var_n == 0``, where the origins' own pinball losses are columns of the per-origin frame)."""
-    from finscore.risk import pinball_loss
-
     train_end, start, end = PERIODS[period]
     t0 = time.perf_counter()
     ev = evaluate({name: gen}, returns, train_end=train_end, test_start=start, test_end=end, horizon=20,
@@ -124,8 +122,7 @@ def score_generator(name, gen, returns, period, seed, *, n, stride, fit, var_n, 
     row["seconds_eval"] = t_eval
     row["seconds_total"] = time.perf_counter() - t0
     days = pd.DataFrame({"date": bt.realized.index, "generator": name, "seed": seed,
-                         **{f"pinball{int(lv * 100)}": pinball_loss(bt.realized.to_numpy(), bt.var[lv].to_numpy(), lv)
-                            for lv in (0.95, 0.99)}})
+                         **{f"pinball{int(lv * 100)}": bt.losses(lv)["pinball"].to_numpy() for lv in (0.95, 0.99)}})
     return row, dates, days
 
 
@@ -172,12 +169,11 @@ def baselines(key, returns, period, *, n, stride, var_n, var_method, refresh=Fal
         days.append(dd)
         print(f"{name}: ES {row['score.energy_score']:.4f} CRPS {row['score.crps']:.5f}", flush=True)
     out, out_dates = pd.DataFrame(rows), pd.concat(dates, ignore_index=True)
+    out_days = pd.concat(days, ignore_index=True) if var_n else None
     out.to_csv(path, index=False)
     out_dates.to_csv(path_dates, index=False)
-    if not var_n:
-        return out, out_dates, None
-    out_days = pd.concat(days, ignore_index=True)
-    out_days.to_csv(path_days, index=False)
+    if out_days is not None:
+        out_days.to_csv(path_days, index=False)
     return out, out_dates, out_days
 
 
@@ -299,8 +295,8 @@ def main(argv=None) -> int:
     out.to_csv(RESULTS / f"quality_{args.data}_{args.period}_{args.tag}.csv", index=False)
     pd.concat([base_dates, *dates], ignore_index=True).to_csv(
         RESULTS / f"quality_{args.data}_{args.period}_{args.tag}_dates.csv", index=False)
-    if days:
-        pd.concat([base_days, *days], ignore_index=True).to_csv(
+    if days:  # the model's rows only: the baselines' are in their cache file (baselines_<key>_<period>_days.csv)
+        pd.concat(days, ignore_index=True).to_csv(
             RESULTS / f"quality_{args.data}_{args.period}_{args.tag}_days.csv", index=False)
     model = pd.DataFrame(rows)
     summary = {"date": time.strftime("%Y-%m-%d %H:%M"), "tag": args.tag, "data": args.data, "period": args.period,

@@ -128,8 +128,8 @@ class ScoreNet(nn.Module):
             if asset_cond is None or asset_cond.shape != (b, d, c.asset_cond_dim):
                 got = None if asset_cond is None else tuple(asset_cond.shape)
                 raise ValueError(f"asset_cond must have shape ({b}, {d}, {c.asset_cond_dim}), got {got}")
-            if keep is not None:
-                null = torch.where(self.kept_asset, asset_cond, self.null_asset)  # (B, d, Ca)
+            if keep is not None:  # a partial branch keeps some features: null only the others
+                null = torch.where(self.kept_asset, asset_cond, self.null_asset) if c.keep_asset_cond else self.null_asset
                 asset_cond = keep[:, :, None] * asset_cond + (1 - keep[:, :, None]) * null
             tokens = torch.cat([tokens, asset_cond], dim=-1)
         if c.asset_static_dim:

@@ -108,8 +108,7 @@ class ScoreGenerator(BaseGenerator):
                 f"returns have {len(values)} rows: with context={L} and horizon={H} that is {max(n_windows, 0)} "
                 f"training windows; at least 50 are needed (about {L + H + 49} rows)"
             )
-        n_val = int(round(cfg.val_fraction * n_windows))
-        n_train = n_windows - n_val - (H if n_val else 0)  # gap of H: no target overlap with validation
+        n_train, n_val = split_windows(n_windows, cfg)
         train_rows = values[: n_train + L + H - 1]
         self.long_run_vol_ = np.sqrt(np.mean(train_rows**2, axis=0)) + 1e-8
         self.long_run_market_vol_ = float(np.sqrt(np.mean(train_rows.mean(axis=1) ** 2)) + 1e-8)
@@ -410,6 +409,15 @@ class ScoreGenerator(BaseGenerator):
 
 
 _GJR_FIELDS = ("mu", "omega", "alpha", "gamma", "beta")
+
+
+def split_windows(n_windows: int, cfg: ScoreConfig) -> tuple[int, int]:
+    """(training, validation) counts of ``fit``'s ``n_windows`` (context, target) windows, in time order: the
+    last ``val_fraction`` validate, after a gap of ``horizon`` windows (no target overlap); the first
+    ``n_train`` train. The statistics fitted on training rows (the GJR filter, the long-run volatilities)
+    see the first ``n_train + context + horizon - 1`` rows."""
+    n_val = int(round(cfg.val_fraction * n_windows))
+    return n_windows - n_val - (cfg.horizon if n_val else 0), n_val
 
 
 def _fit_gjr(train: pd.DataFrame) -> dict[str, list[float]]:

@@ -287,6 +287,16 @@ def test_gjr_filter_fitting_rows(sp500_returns):
         ScoreGenerator(preset="tiny", vol_fit="val")
 
 
+def test_split_windows_validates_on_the_last_share_after_a_gap_of_the_horizon():
+    from finscore.generator import split_windows
+    from finscore.presets import resolve_config
+
+    cfg = resolve_config("default", 20, 60, {"val_fraction": 0.15})
+    assert split_windows(1000, cfg) == (1000 - 150 - 20, 150)  # train, gap of H = 20 windows, validate
+    assert split_windows(1003, cfg) == (1003 - 150 - 20, 150)  # round(150.45)
+    assert split_windows(1000, dataclasses.replace(cfg, val_fraction=0.0)) == (1000, 0)  # no validation: no gap either
+
+
 @pytest.mark.parametrize("shock_cap", [None, 1.5])
 def test_filtered_target_scale_rebuilds_returns_through_the_gjr_recursion(sp500_returns, tmp_path, monkeypatch,
                                                                           shock_cap):

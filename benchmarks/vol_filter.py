@@ -42,6 +42,7 @@ from finscore.presets import PRESETS
 
 CORRECTIONS = ((60, 0.25), (60, 0.5), (250, 0.25), (250, 0.5))  # (L, k) of the recent-z^2 correction
 FOLDS = ("val", "crisis", "report")
+BURN_IN = 250  # first rows left out of the scores: the filter starts from the unconditional variance
 
 
 def filtered(y: pd.Series, fit_end: pd.Timestamp, dist: str) -> tuple[pd.Series, pd.Series]:
@@ -60,12 +61,15 @@ def qlike(v: pd.Series, e2: pd.Series) -> pd.Series:
 
 
 def fold_rows(returns: pd.DataFrame, fold: str) -> list[dict]:
+    """The table's rows of one fold; none where the data do not cover its training and test years."""
     train_end, start, end = PERIODS[fold]
     cfg = PRESETS["default"]
     n_rows = len(returns.loc[:train_end])
+    if n_rows < BURN_IN + 2 * (cfg.context + cfg.horizon) or returns.loc[start:end].empty:
+        return []
     n_train, _ = split_windows(n_rows - cfg.context - cfg.horizon + 1, cfg)
     fit_end = returns.index[n_train + cfg.context + cfg.horizon - 2]  # the model's GJR fitting rows end here
-    spans = {"fitting rows": slice(returns.index[250], fit_end), "test years": slice(start, end)}
+    spans = {"fitting rows": slice(returns.index[BURN_IN], fit_end), "test years": slice(start, end)}
     scores: dict[str, dict[str, list[float]]] = {}
     z2: dict[str, list[float]] = {s: [] for s in spans}
     for asset in returns.columns:
@@ -101,12 +105,15 @@ def main(argv=None) -> int:
     p.add_argument("--data", default="sp500")
     args = p.parse_args(argv)
     returns = prepare(args.data, 1)
-    rows = [r for fold in FOLDS for r in fold_rows(returns, fold)]
+    by_fold = {fold: fold_rows(returns, fold) for fold in FOLDS}
+    rows = [r for rs in by_fold.values() for r in rs]
+    missing = [f for f, r in by_fold.items() if not r]
     lines = header(f"The GJR filter's 1-day variance forecasts, `{args.data}`", "vol_filter.py",
                    sys.argv[1:] if argv is None else argv)
     lines += ["", ("Each fold's filters are fitted on the rows the default model fits its filter on (those before "
-                   "its validation windows; the first 250 rows are left out of the scores, the filter's burn-in). "
-                   "QLIKE: the default's value, the others' difference to it (negative: better)."), "",
+                   f"its validation windows; the first {BURN_IN} rows are left out of the scores, the filter's burn-in). "
+                   "QLIKE: the default's value, the others' difference to it (negative: better)."
+                   + (f" Folds the data do not cover: {', '.join(missing)}." if missing else "")), "",
               md_table(pd.DataFrame(rows).set_index("fold (test years)")), "", ""]
     publish(lines, f"vol_filter_{args.data}.md")
     return 0

@@ -14,7 +14,9 @@ conditional branch). For each it reports
   windows' value;
 * ``vr20_within``: the same with each date's windows centred on their own mean (the spread a forecast
   has around its centre; for the training row it is not defined);
-* ``book_var``: the variance of the book's daily value.
+* ``book_var``: the variance of the book's daily value;
+* ``asset_rms``, ``asset_rms_day1``: each asset's root mean square value (over all days; on the first day)
+  over the training windows', averaged over the assets (1 when the network reproduces its targets' spread).
 
 Usage::
 
@@ -37,13 +39,17 @@ from finscore.generator import _windows
 from finscore.model import generate
 
 
-def book_stats(windows: np.ndarray, per_date: int | None = None) -> dict[str, float]:
-    """``vr20``, ``vr20_within`` (with ``per_date``: consecutive groups of that many windows share a date) and
-    ``book_var`` of windows (N, H, d); see the module docstring."""
+def book_stats(windows: np.ndarray, per_date: int | None = None, reference: np.ndarray | None = None) -> dict[str, float]:
+    """``vr20``, ``vr20_within`` (with ``per_date``: consecutive groups of that many windows share a date),
+    ``book_var`` and ``asset_rms``, ``asset_rms_day1`` (against the ``reference`` windows; 1 without) of
+    windows (N, H, d); see the module docstring."""
     x = windows - windows.mean(axis=0)
     book = x.mean(axis=2)  # (N, H)
+    ref = windows if reference is None else reference
     out = {"vr20": float((book.sum(axis=1) ** 2).sum() / (book**2).sum()), "vr20_within": np.nan,
-           "book_var": float(windows.mean(axis=2).var())}
+           "book_var": float(windows.mean(axis=2).var()),
+           "asset_rms": float(np.mean(np.sqrt((windows**2).mean(axis=(0, 1)) / (ref**2).mean(axis=(0, 1))))),
+           "asset_rms_day1": float(np.mean(np.sqrt((windows[:, 0] ** 2).mean(axis=0) / (ref[:, 0] ** 2).mean(axis=0))))}
     if per_date:
         w = windows.reshape(-1, per_date, *windows.shape[1:])
         b = (w - w.mean(axis=(1, 2), keepdims=True)).mean(axis=3)  # (dates, per_date, H)
@@ -72,7 +78,7 @@ def main(argv=None) -> int:
     for w in sorted({0.0, float(cfg.guidance_scale), 1.0}):
         y, _ = generate(gen.model_, gen._plan(guidance_scale=w), cond, acond, np.ones((len(cond), 1, ctx.shape[2])),
                         cfg.horizon, np.random.default_rng(1), group_size=args.per_date, device=gen.device)
-        rows.append({"windows": "sampled", "guidance": w, "n": str(len(y)), **book_stats(y, args.per_date)})
+        rows.append({"windows": "sampled", "guidance": w, "n": str(len(y)), **book_stats(y, args.per_date, x)})
     best = getattr(gen.train_result_, "best_step", None)
     lines = header(f"Variance ratio of the book in the network's space, `{args.data}`", "variance_ratio.py",
                    sys.argv[1:] if argv is None else argv)

@@ -275,7 +275,7 @@ class ScoreGenerator(BaseGenerator):
             steps=cfg.sample_steps if steps is None else check_positive_int(steps, "steps"),
             guidance_scale=cfg.guidance_scale if guidance_scale is None else guidance_scale,
             sigma_min=cfg.sigma_min, sigma_max=self.sigma_max_, batch=cfg.sample_batch, refine=refine,
-            guidance_mode=guidance_mode or cfg.guidance_mode,
+            guidance_mode=guidance_mode or cfg.guidance_mode, schedule=cfg.sample_schedule,
         )
 
     def _forecast(self, ctxs, n, horizon, rng, sampler, steps, guidance, refine, guidance_scale):

@@ -126,6 +126,17 @@ class SamplingPlan:
     batch: int | None = None
     refine: str | None = None
     guidance_mode: str = "blend"
+    schedule: str = "karras"  # noise levels: "karras" (EDM, rho = 7) or "geometric" (uniform in log sigma)
+
+
+def noise_levels(plan: SamplingPlan) -> torch.Tensor:
+    """The sampler's ``plan.steps`` noise levels from ``sigma_max`` down to ``sigma_min``, then 0: tensor (steps + 1,)."""
+    from finscore.diffusion import sigmas_geometric, sigmas_karras
+
+    levels = {"karras": sigmas_karras, "geometric": sigmas_geometric}
+    if plan.schedule not in levels:
+        raise ValueError(f"schedule must be one of {tuple(levels)}, got {plan.schedule!r}")
+    return levels[plan.schedule](plan.steps, plan.sigma_min, plan.sigma_max)
 
 
 #: Scenarios per forward pass when ``SamplingPlan.batch`` is None. On CPU the activations of larger
@@ -174,13 +185,12 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
     -------
     (ndarray (B, H, d) float64, info dict with "nfe" and, when used, "stress" / "refine" details)
     """
-    from finscore.diffusion import sigmas_karras
     from finscore.sampling import get_sampler
 
     dev = resolve_device(device)
     model = model.to(dev)
     sampler = get_sampler(plan.sampler)
-    sigmas = sigmas_karras(plan.steps, plan.sigma_min, plan.sigma_max).to(dev)
+    sigmas = noise_levels(plan).to(dev)
     check_guidance(plan.guidance_mode, plan.guidance_scale)
     mixture = plan.guidance_mode == "mixture"
     den = model if mixture else sampling_denoiser(model, "blend", plan.guidance_scale)  # mixture: rows set below

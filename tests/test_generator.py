@@ -123,6 +123,28 @@ def test_classifier_free_guidance_scale_is_a_sampling_knob(tiny_generator):
     assert np.array_equal(blended, g.sample(200, seed=0, guidance_scale=0.4).values)
 
 
+def test_noise_level_schedule_is_a_sampling_knob(tiny_generator, monkeypatch):
+    from finscore import model as model_module
+    from finscore.presets import ScoreConfig
+
+    g = tiny_generator
+    seen = []
+    levels = model_module.noise_levels
+    monkeypatch.setattr(model_module, "noise_levels", lambda plan: seen.append(plan.schedule) or levels(plan))
+    assert g.config_.sample_schedule == "geometric"  # the default
+    geometric = g.sample(100, seed=0).values
+    g.config_ = dataclasses.replace(g.config_, sample_schedule="karras")
+    try:
+        karras = g.sample(100, seed=0).values
+    finally:
+        g.config_ = dataclasses.replace(g.config_, sample_schedule="geometric")
+    assert seen == ["geometric", "karras"] and np.isfinite(karras).all() and not np.array_equal(karras, geometric)
+    old = {k: v for k, v in g.config_.to_dict().items() if k != "sample_schedule"}  # a checkpoint from before
+    assert ScoreConfig.from_dict(old).sample_schedule == "karras"
+    with pytest.raises(ValueError, match=r"sample_schedule must be one of \('karras', 'geometric'\), got 'log'"):
+        ScoreGenerator(preset="tiny", sample_schedule="log")
+
+
 def test_mixture_guidance_draws_each_scenario_from_one_branch(tiny_generator):
     # guidance_mode="mixture": the rows that mixture_rows marks are the conditional model's draws and the others
     # the unconditional model's, with the same noise (same seed); "blend" at weight 1 / 0 is exactly those models.

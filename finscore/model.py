@@ -126,7 +126,9 @@ class SamplingPlan:
     batch: int | None = None
     refine: str | None = None
     guidance_mode: str = "blend"
-    schedule: str = "karras"  # noise levels: "karras" (EDM, rho = 7) or "geometric" (uniform in log sigma)
+    # noise levels: "karras" (EDM, rho = 7) or "geometric" (uniform in log sigma); ScoreGenerator passes its
+    # config's sample_schedule ("geometric" by default since item 49 of benchmarks/quality.md)
+    schedule: str = "karras"
 
 
 def noise_levels(plan: SamplingPlan) -> torch.Tensor:

@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     lines = header(f"Variance ratio of the book in the network's space, `{args.data}`", "variance_ratio.py",
                    sys.argv[1:] if argv is None else argv)
     lines += [(f"Model: preset {args.preset}, seed {args.seed}, overrides {overrides or 'none'}, trained to "
-               f"{TRAIN_END} (best validation step {best}); sampler {cfg.sampler}, {cfg.sample_steps} levels, "
+               f"{TRAIN_END} (best validation step {best}); sampler {cfg.sampler}, {cfg.sample_steps} {cfg.sample_schedule} levels, "
                f"{len(pick)} training contexts x {args.per_date} windows."), "", "Columns: see the script's docstring.",
               "", md_table(pd.DataFrame(rows).set_index("windows")), "", ""]
     publish(lines, f"variance_ratio_{args.data}_{args.tag}.md")

@@ -39,16 +39,10 @@ from _common import header, md_table, model_arguments, prepare, publish
 from quality import PERIODS, _fitted, parse_overrides
 
 from finscore.baselines import GARCH
-from finscore.generator import split_windows
+from finscore.correlation import average_correlation
+from finscore.generator import training_rows
 
 CONTEXT = 250  # rows of history quality.py's evaluation gives every generator
-
-
-def average_correlation(x: np.ndarray) -> float:
-    """Mean off-diagonal correlation of scenarios x (n, d)."""
-    c = np.corrcoef(x.T)
-    d = c.shape[0]
-    return float((c.sum() - d) / (d * (d - 1)))
 
 
 def day_stats(x: np.ndarray, realized: np.ndarray, gjr_var: np.ndarray) -> dict[str, float]:
@@ -58,7 +52,7 @@ def day_stats(x: np.ndarray, realized: np.ndarray, gjr_var: np.ndarray) -> dict[
     return {"z2_asset": float(np.mean((realized - x.mean(axis=0)) ** 2 / var)),
             "z2_book": float((realized.mean() - book.mean()) ** 2 / book.var()),
             "sd": float(np.sqrt(var).mean()), "gjr_sd": float(np.sqrt(gjr_var).mean()),
-            "innovation_sd": float(np.mean(np.sqrt(var / gjr_var))), "corr": average_correlation(x),
+            "innovation_sd": float(np.mean(np.sqrt(var / gjr_var))), "corr": float(average_correlation(x[None])[0]),
             "q05": float(np.quantile(book, 0.05)), "q01": float(np.quantile(book, 0.01))}
 
 
@@ -67,10 +61,8 @@ def innovation_variance(gen, returns: pd.DataFrame, train_end: str, test: tuple[
     vol, uncond = gen._gjr()
     s2 = vol.filter(returns.to_numpy(np.float64), uncond)[:-1]
     z2 = pd.DataFrame((returns.to_numpy() - vol.mu) ** 2 / s2, index=returns.index)
-    cfg = gen.config_
     train = returns.loc[:train_end]
-    n_train, _ = split_windows(len(train) - cfg.context - cfg.horizon + 1, cfg)
-    fit_rows = train.index[: n_train + cfg.context + cfg.horizon - 1]
+    fit_rows = train.index[: training_rows(len(train), gen.config_)]
     spans = {"GJR fitting rows": (None, fit_rows[-1]), "training period after them": (fit_rows[-1] + pd.Timedelta(days=1), train_end)}
     spans["selection years 2017-2018"] = ("2017-01-01", "2018-12-31")
     if test != spans["selection years 2017-2018"]:

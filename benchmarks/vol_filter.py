@@ -37,7 +37,7 @@ from _common import header, md_table, prepare, publish
 from arch import arch_model
 from quality import PERIODS
 
-from finscore.generator import split_windows
+from finscore.generator import training_rows
 from finscore.presets import PRESETS
 
 CORRECTIONS = ((60, 0.25), (60, 0.5), (250, 0.25), (250, 0.5))  # (L, k) of the recent-z^2 correction
@@ -67,8 +67,7 @@ def fold_rows(returns: pd.DataFrame, fold: str) -> list[dict]:
     n_rows = len(returns.loc[:train_end])
     if n_rows < BURN_IN + 2 * (cfg.context + cfg.horizon) or returns.loc[start:end].empty:
         return []
-    n_train, _ = split_windows(n_rows - cfg.context - cfg.horizon + 1, cfg)
-    fit_end = returns.index[n_train + cfg.context + cfg.horizon - 2]  # the model's GJR fitting rows end here
+    fit_end = returns.index[training_rows(n_rows, cfg) - 1]  # the model's GJR fitting rows end here
     spans = {"fitting rows": slice(returns.index[BURN_IN], fit_end), "test years": slice(start, end)}
     scores: dict[str, dict[str, list[float]]] = {}
     z2: dict[str, list[float]] = {s: [] for s in spans}

@@ -109,7 +109,7 @@ class ScoreGenerator(BaseGenerator):
                 f"training windows; at least 50 are needed (about {L + H + 49} rows)"
             )
         n_train, n_val = split_windows(n_windows, cfg)
-        train_rows = values[: n_train + L + H - 1]
+        train_rows = values[: training_rows(len(values), cfg)]
         self.long_run_vol_ = np.sqrt(np.mean(train_rows**2, axis=0)) + 1e-8
         self.long_run_market_vol_ = float(np.sqrt(np.mean(train_rows.mean(axis=1) ** 2)) + 1e-8)
         vol_rows = returns if cfg.vol_fit == "all" else returns.iloc[: len(train_rows)]
@@ -414,10 +414,16 @@ _GJR_FIELDS = ("mu", "omega", "alpha", "gamma", "beta")
 def split_windows(n_windows: int, cfg: ScoreConfig) -> tuple[int, int]:
     """(training, validation) counts of ``fit``'s ``n_windows`` (context, target) windows, in time order: the
     last ``val_fraction`` validate, after a gap of ``horizon`` windows (no target overlap); the first
-    ``n_train`` train. The statistics fitted on training rows (the GJR filter, the long-run volatilities)
-    see the first ``n_train + context + horizon - 1`` rows."""
+    ``n_train`` train (their rows: :func:`training_rows`)."""
     n_val = int(round(cfg.val_fraction * n_windows))
     return n_windows - n_val - (cfg.horizon if n_val else 0), n_val
+
+
+def training_rows(n_rows: int, cfg: ScoreConfig) -> int:
+    """How many of ``fit``'s first ``n_rows`` return rows its training windows span: the rows the statistics
+    fitted on training rows (the GJR filter, the long-run volatilities) see."""
+    n_train, _ = split_windows(n_rows - cfg.context - cfg.horizon + 1, cfg)
+    return n_train + cfg.context + cfg.horizon - 1
 
 
 def _fit_gjr(train: pd.DataFrame) -> dict[str, list[float]]:

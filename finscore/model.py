@@ -133,12 +133,11 @@ class SamplingPlan:
 
 def noise_levels(plan: SamplingPlan) -> torch.Tensor:
     """The sampler's ``plan.steps`` noise levels from ``sigma_max`` down to ``sigma_min``, then 0: tensor (steps + 1,)."""
-    from finscore.diffusion import sigmas_geometric, sigmas_karras
+    from finscore.diffusion.schedules import SCHEDULES
 
-    levels = {"karras": sigmas_karras, "geometric": sigmas_geometric}
-    if plan.schedule not in levels:
-        raise ValueError(f"schedule must be one of {tuple(levels)}, got {plan.schedule!r}")
-    return levels[plan.schedule](plan.steps, plan.sigma_min, plan.sigma_max)
+    if plan.schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {tuple(SCHEDULES)}, got {plan.schedule!r}")
+    return SCHEDULES[plan.schedule](plan.steps, plan.sigma_min, plan.sigma_max)
 
 
 #: Scenarios per forward pass when ``SamplingPlan.batch`` is None. On CPU the activations of larger

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from finscore.conditioning import StateSpec
+from finscore.diffusion.schedules import SCHEDULES
 from finscore.tails import MARKET_TAILS, TAIL_MODELS
 
 TARGET_SCALES = ("forecast", "filtered")
@@ -24,7 +25,7 @@ VAL_DENOISERS = ("training", "sampling")
 PRECONDS = ("scalar", "gaussian")
 VOL_FITS = ("train", "all")
 UNCOND_STATES = ("none", "vol", "term")
-SAMPLE_SCHEDULES = ("karras", "geometric")
+SAMPLE_SCHEDULES = tuple(SCHEDULES)
 # fields that change how a fitted model samples but not what it learns: a model fitted under one value
 # samples under any other (benchmarks reuse fitted models across them)
 SAMPLING_FIELDS = ("sampler", "sample_steps", "sample_schedule", "guidance_scale", "guidance_mode", "horizon_spread",

@@ -54,6 +54,10 @@ def sigmas_karras(n: int, sigma_min: float, sigma_max: float, rho: float = 7.0, 
     return _finish((hi + ramp * (lo - hi)) ** rho, append_zero)
 
 
+#: the samplers' noise-level schedules by name (``ScoreConfig.sample_schedule``)
+SCHEDULES = {"karras": sigmas_karras, "geometric": sigmas_geometric}
+
+
 def sigma_max_from_data(x: np.ndarray, *, max_points: int = 4096, seed: int = 0) -> float:
     """Largest Euclidean distance between training windows (Song & Ermon 2020, technique 1).
 

@@ -126,9 +126,9 @@ class SamplingPlan:
     batch: int | None = None
     refine: str | None = None
     guidance_mode: str = "blend"
-    # noise levels: "karras" (EDM, rho = 7) or "geometric" (uniform in log sigma); ScoreGenerator passes its
-    # config's sample_schedule ("geometric" by default since item 49 of benchmarks/quality.md)
-    schedule: str = "karras"
+    # noise levels: "geometric" (uniform in log sigma; ScoreConfig.sample_schedule's default since item 49 of
+    # benchmarks/quality.md) or "karras" (EDM, rho = 7); ScoreGenerator passes its config's sample_schedule
+    schedule: str = "geometric"
 
 
 def noise_levels(plan: SamplingPlan) -> torch.Tensor:

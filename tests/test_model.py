@@ -46,7 +46,7 @@ class GaussianDenoisers(torch.nn.Module):
 
 def _draw(mode, scale, n=4000):
     plan = SamplingPlan(sampler="ode", steps=48, guidance_scale=scale, sigma_min=0.002, sigma_max=80.0,
-                        guidance_mode=mode)
+                        guidance_mode=mode, schedule="karras")
     cond = np.full((n, 1), 2.0)  # one context whose conditional mean is 2
     acond = np.zeros((n, 3, 1))
     x, _ = generate(GaussianDenoisers(0.5, 1.5), plan, cond, acond, np.ones((n, 3)), 4,

@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 
 from finscore._device import resolve_device
+from finscore.diffusion.schedules import SCHEDULES
 from finscore.presets import ScoreConfig, check_guidance, check_sample_batch
 
 
@@ -133,8 +134,6 @@ class SamplingPlan:
 
 def noise_levels(plan: SamplingPlan) -> torch.Tensor:
     """The sampler's ``plan.steps`` noise levels from ``sigma_max`` down to ``sigma_min``, then 0: tensor (steps + 1,)."""
-    from finscore.diffusion.schedules import SCHEDULES
-
     if plan.schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {tuple(SCHEDULES)}, got {plan.schedule!r}")
     return SCHEDULES[plan.schedule](plan.steps, plan.sigma_min, plan.sigma_max)

@@ -232,7 +232,8 @@ class ScoreGenerator(BaseGenerator):
         sampler : "euler", "pc", "langevin", "ode" or "dpmpp_2m" (default: the config's).
         steps : number of noise levels (default: the config's ``sample_steps``).
         guidance : a :class:`~finscore.stress.VaRGuidance` for stress scenarios, or None.
-        refine : None or "mala" / "ula": EBM refinement at the smallest noise level (energy models only).
+        refine : None or "mala" / "ula": EBM refinement (energy models only) at the noise level of the config's
+            ``refine_sigma``; not with ``guidance``.
         guidance_scale : classifier-free guidance weight (default: the config's); with the config's
             ``guidance_mode="mixture"``, the share of scenarios drawn from the conditional branch.
 
@@ -276,6 +277,7 @@ class ScoreGenerator(BaseGenerator):
             guidance_scale=cfg.guidance_scale if guidance_scale is None else guidance_scale,
             sigma_min=cfg.sigma_min, sigma_max=self.sigma_max_, batch=cfg.sample_batch, refine=refine,
             guidance_mode=guidance_mode or cfg.guidance_mode, schedule=cfg.sample_schedule,
+            refine_sigma=cfg.refine_sigma,
         )
 
     def _forecast(self, ctxs, n, horizon, rng, sampler, steps, guidance, refine, guidance_scale):

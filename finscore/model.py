@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,12 @@ import torch
 
 from finscore._device import resolve_device
 from finscore.diffusion.schedules import SCHEDULES
-from finscore.presets import ScoreConfig, check_guidance, check_sample_batch
+from finscore.presets import (
+    ScoreConfig,
+    check_guidance,
+    check_refine_sigma,
+    check_sample_batch,
+)
 
 
 def build_denoiser(cfg: ScoreConfig, train: dict[str, torch.Tensor] | None, n_cond: int, n_asset_cond: int,
@@ -130,6 +136,19 @@ class SamplingPlan:
     # noise levels: "geometric" (uniform in log sigma; ScoreConfig.sample_schedule's default since item 49 of
     # benchmarks/quality.md) or "karras" (EDM, rho = 7); ScoreGenerator passes its config's sample_schedule
     schedule: str = "geometric"
+    # level of the refinement: the positive noise level nearest it in log sigma (None: the smallest); see
+    # ScoreConfig.refine_sigma
+    refine_sigma: float | None = None
+
+
+def refine_level(sigmas: torch.Tensor, sigma: float | None) -> int:
+    """Index into ``sigmas`` (N + 1,), descending to 0, of the positive level nearest ``sigma`` in log sigma
+    (None: the smallest positive level, N - 1)."""
+    n = len(sigmas) - 1
+    if sigma is None:
+        return n - 1
+    check_refine_sigma(sigma)
+    return int(torch.argmin((torch.log(sigmas[:n]) - math.log(sigma)).abs()))
 
 
 def noise_levels(plan: SamplingPlan) -> torch.Tensor:
@@ -176,7 +195,9 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
     of per-row arrays, each sliced by rows) to daily log returns, e.g. through
     :meth:`~finscore.tails.TukeyH.from_gaussian` and the GJR recursion. The returned
     windows are in the model's space.
-    ``plan.refine`` ("mala" / "ula") refines the samples on the model's energy at the smallest sigma.
+    ``plan.refine`` ("mala" / "ula") refines the samples by MCMC on the model's energy at the level of
+    :func:`refine_level` (``plan.refine_sigma``): the sampler runs down to that level, the chain targets the
+    noisy law there, and the sampler finishes from it. It cannot be combined with ``guidance``.
     With ``plan.guidance_mode == "mixture"`` the rows of :func:`mixture_rows` (per ``group_size`` rows, or
     over all B) follow the conditional branch and the others the unconditional one; ``"blend"`` samples every
     row with :class:`~finscore.diffusion.ClassifierFreeGuidance`.
@@ -196,6 +217,10 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
     den = model if mixture else sampling_denoiser(model, "blend", plan.guidance_scale)  # mixture: rows set below
     if plan.refine is not None and not getattr(model, "energy_form", False):
         raise ValueError("refine needs an energy model: fit with parameterization='energy'")
+    if plan.refine is not None and guidance is not None:
+        raise ValueError("refine and stress guidance cannot be combined: the chain would target the unconstrained "
+                         "energy and leave the stress set; stress guidance has its own MALA finish")
+    k = len(sigmas) - 1 if plan.refine is None else refine_level(sigmas, plan.refine_sigma)
     B, d = acond.shape[0], acond.shape[1]
     cond_rows = mixture_rows(B, group_size or B, plan.guidance_scale) if mixture else None
     out = np.empty((B, horizon, d), dtype=np.float64)
@@ -214,7 +239,7 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
             extra["cond_mask"] = torch.as_tensor(cond_rows[sl], device=dev)
         x = torch.randn((sl.stop - sl.start, horizon, d), generator=g, device=dev) * sigmas[0]
         if guidance is None:
-            res = sampler(den, x, sigmas, extra_args=extra, generator=g)
+            res = sampler(den, x, sigmas[:k + 1], extra_args=extra, generator=g) if k > 0 else None
         else:
             from finscore.stress import sample_stress
 
@@ -233,16 +258,17 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
             res = sample_stress(den, x, sigmas, guidance, loss_fn=loss_fn, sampler=plan.sampler, extra_args=extra,
                                 generator=g, groups=groups)
             stress.append(res.info["stress"])
-        xs = res.x.detach()
+        xs = x if res is None else res.x.detach()
+        nfe = 0 if res is None else res.nfe
         if plan.refine is not None:
             from finscore.stress import refine
 
-            sig = torch.full((len(xs),), float(sigmas[-2]), device=dev)
+            sig = torch.full((len(xs),), float(sigmas[k]), device=dev)
             r = refine(xs, lambda y, e=extra, s=sig: den.energy(y, s, **e), method=plan.refine, generator=g)
-            xs = r.x.detach()
             refined.append(r)
+            res = sampler(den, r.x.detach(), sigmas[k:], extra_args=extra, generator=g)
+            xs, nfe = res.x.detach(), nfe + res.nfe
         out[sl] = xs.double().cpu().numpy()
-        nfe = res.nfe
     info["nfe"] = nfe
     if stress:
         info["stress"] = {"level": [lv for s in stress for lv in s["level"]],
@@ -250,7 +276,7 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
                           "cost": float(np.mean([s["cost"] for s in stress])), "alpha": stress[0]["alpha"],
                           "mode": stress[0]["mode"]}
     if refined:
-        info["refine"] = {"method": plan.refine,
+        info["refine"] = {"method": plan.refine, "sigma": float(sigmas[k]),
                           "accept_rate": float(np.mean([r.accept_rate for r in refined])),
                           "energy_before": float(np.mean([float(r.energy_before.mean()) for r in refined])),
                           "energy_after": float(np.mean([float(r.energy_after.mean()) for r in refined]))}

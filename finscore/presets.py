@@ -29,7 +29,7 @@ SAMPLE_SCHEDULES = tuple(SCHEDULES)
 # fields that change how a fitted model samples but not what it learns: a model fitted under one value
 # samples under any other (benchmarks reuse fitted models across them)
 SAMPLING_FIELDS = ("sampler", "sample_steps", "sample_schedule", "guidance_scale", "guidance_mode", "horizon_spread",
-                   "sample_batch")
+                   "sample_batch", "refine_sigma")
 
 
 # fields added after the first checkpoints, with the value that reproduces a checkpoint written before each
@@ -164,6 +164,12 @@ class ScoreConfig:
     # multiplied by it, the day-to-day deviations from the mean are kept. 1: the network's own law
     horizon_spread: float = 1.0
     sample_batch: int | None = None  # scenarios per forward pass; None: 1024 on CPU, 16384 on CUDA
+    # noise level of the EBM refinement (``sample(..., refine="mala")``, energy models only): the sampler stops at
+    # its level nearest this sigma (in log sigma), the MCMC chain targets the model's energy there, and the
+    # sampler then finishes from that level. None: the smallest level sigma_min, the only choice before item 54
+    # of benchmarks/quality.md, where the network is hardly trained (log sigma_min lies 3.5 of the training
+    # distribution's sds below its mean) and the refinement made forecasts far worse
+    refine_sigma: float | None = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -244,6 +250,7 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
     if cfg.val_denoiser not in VAL_DENOISERS:
         raise ValueError(f"val_denoiser must be one of {VAL_DENOISERS}, got {cfg.val_denoiser!r}")
     check_sample_batch(cfg.sample_batch)
+    check_refine_sigma(cfg.refine_sigma)
     check_guidance(cfg.guidance_mode, cfg.guidance_scale)
     if not (_is_number(cfg.horizon_spread) and cfg.horizon_spread > 0):
         raise ValueError(f"horizon_spread must be a finite number > 0, got {cfg.horizon_spread!r}")
@@ -269,3 +276,9 @@ def check_sample_batch(batch: Any) -> None:
     """ValueError unless ``batch`` is a positive integer or None (the device's default)."""
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1):
         raise ValueError(f"sample_batch must be a positive integer or None (device default), got {batch!r}")
+
+
+def check_refine_sigma(sigma: Any) -> None:
+    """ValueError unless ``sigma`` is None (the smallest noise level) or a finite number > 0."""
+    if sigma is not None and not (_is_number(sigma) and sigma > 0):
+        raise ValueError(f"refine_sigma must be None (the smallest noise level) or a number > 0, got {sigma!r}")

@@ -145,6 +145,31 @@ def test_noise_level_schedule_is_a_sampling_knob(tiny_generator, monkeypatch):
         ScoreGenerator(preset="tiny", sample_schedule="log")
 
 
+def test_refinement_runs_at_the_configured_noise_level(sp500_returns, tiny_generator):
+    from finscore.stress import VaRGuidance
+
+    returns = sp500_returns.loc["2012-01-01":"2014-12-31"].iloc[:, :3]
+    g = ScoreGenerator(horizon=5, context=60, preset="tiny", parameterization="energy", steps=40, sample_steps=6,
+                       refine_sigma=0.5, progress=False).fit(returns)
+    levels = model_noise_levels(g)
+    near = levels[int(np.argmin(np.abs(np.log(levels[:-1] / 0.5))))]
+    out = g.sample(50, seed=0, refine="mala")
+    assert np.isfinite(out.values).all() and out.metadata["refine"]["sigma"] == pytest.approx(near, rel=1e-6)
+    assert not np.array_equal(out.values, g.sample(50, seed=0).values)
+    g.config_ = dataclasses.replace(g.config_, refine_sigma=None)  # the smallest level
+    assert g.sample(50, seed=0, refine="ula").metadata["refine"]["sigma"] == pytest.approx(levels[-2], rel=1e-6)
+    with pytest.raises(ValueError, match="refine and stress guidance cannot be combined"):
+        g.sample(50, seed=0, refine="mala", guidance=VaRGuidance("equal", alpha=0.9))
+    with pytest.raises(ValueError, match="refine needs an energy model"):
+        tiny_generator.sample(10, seed=0, refine="mala")
+
+
+def model_noise_levels(g) -> np.ndarray:
+    from finscore.model import noise_levels
+
+    return noise_levels(g._plan()).double().numpy()
+
+
 def test_mixture_guidance_draws_each_scenario_from_one_branch(tiny_generator):
     # guidance_mode="mixture": the rows that mixture_rows marks are the conditional model's draws and the others
     # the unconditional model's, with the same noise (same seed); "blend" at weight 1 / 0 is exactly those models.
@@ -408,6 +433,9 @@ def test_equicorr_map_is_fitted_on_the_training_windows_and_applied_before_the_r
     for bad in (0.0, 1.0, True, "0.94"):
         with pytest.raises(ValueError, match="corr_decay must be None or a number in"):
             ScoreGenerator(preset="tiny", corr_decay=bad)
+    for bad in (0.0, -0.5, float("inf"), True, "0.3"):
+        with pytest.raises(ValueError, match="refine_sigma must be None"):
+            ScoreGenerator(preset="tiny", refine_sigma=bad)
 
 
 def _scenarios_of(g, window, context, monkeypatch):

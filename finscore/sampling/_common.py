@@ -31,6 +31,7 @@ __all__ = [
     "check_int",
     "as_torch_generator",
     "prepare_sigmas",
+    "ends_noisy",
     "setup",
     "reverse_diffusion_step",
     "langevin_step",
@@ -112,7 +113,9 @@ def prepare_sigmas(sigmas: Any, x: torch.Tensor) -> torch.Tensor:
     Parameters
     ----------
     sigmas : Tensor or sequence (N + 1,)
-        Strictly decreasing noise levels, all positive except the last, which must be 0.
+        Strictly decreasing noise levels, all positive except the last, which is 0 for a full run (the samples
+        are denoised) or positive for a partial run (the samples are returned at that noise level, e.g. to
+        refine them there and continue from it).
     x : Tensor (B, ...)
         The initial noise, drawn by the caller at ``sigmas[0]``.
     """
@@ -124,8 +127,8 @@ def prepare_sigmas(sigmas: Any, x: torch.Tensor) -> torch.Tensor:
     s = as_tensor_like(sigmas, x, device="cpu").to(torch.float64)
     if s.ndim != 1 or s.numel() < 2:
         raise ValueError(f"sigmas must be 1-D with at least 2 entries (sigma_max ... 0), got shape {tuple(s.shape)}")
-    if not bool(torch.isfinite(s).all()) or s[-1] != 0 or bool((s[:-1] <= 0).any()):
-        raise ValueError(f"sigmas must be finite, positive and end with 0; got {s.tolist()[:3]} ... {s[-1].item()}")
+    if not bool(torch.isfinite(s).all()) or s[-1] < 0 or bool((s[:-1] <= 0).any()):
+        raise ValueError(f"sigmas must be finite and positive, the last >= 0; got {s.tolist()[:3]} ... {s[-1].item()}")
     if bool((s[1:] >= s[:-1]).any()):
         i = int((s[1:] >= s[:-1]).nonzero()[0]) + 1
         got = f"sigmas[{i}] = {s[i].item():.6g} >= sigmas[{i - 1}] = {s[i - 1].item():.6g}"
@@ -133,6 +136,11 @@ def prepare_sigmas(sigmas: Any, x: torch.Tensor) -> torch.Tensor:
     if not bool(torch.isfinite(x).all()):
         raise NumericalError("the initial x contains non-finite values")
     return as_tensor_like(sigmas, x)
+
+
+def ends_noisy(sigmas: torch.Tensor) -> bool:
+    """True for a partial run: ``sigmas`` (N + 1,) end at a positive level, not at 0 (one host sync)."""
+    return bool(sigmas[-1] > 0)
 
 
 class CountingDenoiser:
@@ -173,7 +181,8 @@ class FiniteGuard:
             return x
         at = "the end" if step < 0 else f"step {step}"
         if step >= 0 and self.sigmas is not None:
-            at += f" (sigma {float(self.sigmas[step]):.4g} -> {float(self.sigmas[step + 1]):.4g})"
+            nxt = f" -> {float(self.sigmas[step + 1]):.4g}" if step + 1 < len(self.sigmas) else ""  # partial Langevin
+            at += f" (sigma {float(self.sigmas[step]):.4g}{nxt})"
         raise NumericalError(f"{self.name}: x became non-finite at {at}; check the model, schedule and step size")
 
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import torch
 
-from finscore.sampling._common import SampleOutput, check_int, langevin_step, randn_like, setup, to_score
+from finscore.sampling._common import SampleOutput, check_int, ends_noisy, langevin_step, randn_like, setup, to_score
 
 __all__ = ["sample_annealed_langevin"]
 
@@ -28,6 +28,8 @@ def sample_annealed_langevin(
 
     For each level ``sigma_i > 0``: ``n_steps_each`` steps ``x <- x + alpha_i / 2 s(x, sigma_i) + sqrt(alpha_i) z``
     with ``alpha_i = eps sigma_i^2 / sigma_K^2`` (``sigma_K`` the smallest positive level); then ``x <- D(x; sigma_K)``.
+    A partial run (``sigmas`` ending at a positive level) visits every level, the last included, and skips the
+    denoising step: it returns samples at the last level.
 
     Parameters are those of :func:`sample_euler`, plus
     n_steps_each : int
@@ -41,11 +43,14 @@ def sample_annealed_langevin(
     Returns
     -------
     SampleOutput
-        ``x`` (B, ...) and ``nfe = N n_steps_each + 1`` for ``N = len(sigmas) - 1`` positive levels.
+        ``x`` (B, ...) and ``nfe = N n_steps_each + 1`` for ``N = len(sigmas) - 1`` positive levels (a partial
+        run: ``(N + 1) n_steps_each``).
     """
     n_steps_each = check_int("n_steps_each", n_steps_each, 1)
     sigmas, generator, denoiser, guard = setup("sample_annealed_langevin", model, x, sigmas, extra_args, generator)
-    n, sigma_last = len(sigmas) - 1, float(sigmas[-2])
+    partial = ends_noisy(sigmas)
+    n = len(sigmas) if partial else len(sigmas) - 1  # positive levels visited
+    sigma_last = float(sigmas[n - 1])
     eps = 0.5 * sigma_last**2 if eps is None else eps
     if not (isinstance(eps, numbers.Real) and 0 < eps < 4 * sigma_last**2):
         raise ValueError(f"eps must be in (0, 4 sigma_K^2) = (0, {4 * sigma_last**2:.4g}) for stability, got {eps!r}")
@@ -57,8 +62,9 @@ def sample_annealed_langevin(
         guard.update(x, i)
         if callback is not None:
             callback({"x": x, "i": i, "sigma": sigmas[i], "denoised": denoised})
-    x = denoiser(x, sigmas[-2])
-    guard.update(x, n - 1)
+    if not partial:
+        x = denoiser(x, sigmas[-2])
+        guard.update(x, n - 1)
     x = guard.check(x)
     info = {"sampler": "langevin", "n_steps": n, "n_steps_each": n_steps_each, "eps": eps}
     return SampleOutput(x, denoiser.nfe, info)

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import torch
 
-from finscore.sampling._common import SampleOutput, setup, to_d
+from finscore.sampling._common import SampleOutput, ends_noisy, setup, to_d
 
 __all__ = ["sample_dpmpp_2m", "sample_heun"]
 
@@ -22,7 +22,7 @@ def sample_heun(
     callback: Callable[[dict], None] | None = None,
 ) -> SampleOutput:
     """Probability-flow ODE ``dx/dsigma = (x - D(x; sigma)) / sigma`` by Heun's 2nd-order method
-    (Karras et al. 2022, EDM Alg. 1, deterministic: S_churn = 0), with an Euler step on the last step to 0.
+    (Karras et al. 2022, EDM Alg. 1, deterministic: S_churn = 0), with an Euler step on a last step to 0.
 
     Parameters are those of :func:`sample_euler`; ``generator`` is accepted for the common signature but
     unused (the map from the initial noise to the sample is deterministic).
@@ -30,16 +30,16 @@ def sample_heun(
     Returns
     -------
     SampleOutput
-        ``x`` (B, ...) and ``nfe = 2 N - 1`` for ``N = len(sigmas) - 1`` steps.
+        ``x`` (B, ...) and ``nfe = 2 N - 1`` for ``N = len(sigmas) - 1`` steps (``2 N`` for a partial run).
     """
     sigmas, _, denoiser, guard = setup("sample_heun", model, x, sigmas, extra_args, generator)
-    n = len(sigmas) - 1
+    n, partial = len(sigmas) - 1, ends_noisy(sigmas)
     for i in range(n):
         sigma, sigma_next = sigmas[i], sigmas[i + 1]
         denoised = denoiser(x, sigma)
         d = to_d(x, sigma, denoised)
         x_next = x + (sigma_next - sigma) * d
-        if i < n - 1:  # Heun correction, except on the last step where sigma_next = 0
+        if partial or i < n - 1:  # Heun correction, except on a last step to sigma_next = 0
             d_next = to_d(x_next, sigma_next, denoiser(x_next, sigma_next))
             x_next = x + (sigma_next - sigma) * (d + d_next) / 2
         x = x_next

@@ -11,6 +11,7 @@ import torch
 from finscore.sampling._common import (
     SampleOutput,
     check_int,
+    ends_noisy,
     langevin_step,
     randn_like,
     reverse_diffusion_step,
@@ -33,8 +34,8 @@ def sample_euler(
 ) -> SampleOutput:
     """Reverse VE SDE by Euler–Maruyama (Song et al. 2021, "Score-based generative modeling through SDEs").
 
-    ``x <- x + (sigma_i^2 - sigma_{i+1}^2) s(x, sigma_i) + sqrt(sigma_i^2 - sigma_{i+1}^2) z``; the last step
-    (to sigma = 0) adds no noise, i.e. returns the denoised ``D(x; sigma_{N-1})``.
+    ``x <- x + (sigma_i^2 - sigma_{i+1}^2) s(x, sigma_i) + sqrt(sigma_i^2 - sigma_{i+1}^2) z``; a last step to
+    sigma = 0 adds no noise, i.e. returns the denoised ``D(x; sigma_{N-1})``.
 
     Parameters
     ----------
@@ -42,7 +43,8 @@ def sample_euler(
     x : Tensor (B, ...)
         Initial noise at ``sigmas[0]`` (the caller draws ``sigmas[0] * randn``).
     sigmas : Tensor (N + 1,)
-        Strictly decreasing noise levels ending in 0.
+        Strictly decreasing noise levels ending in 0, or in a positive level for a partial run that returns the
+        samples at that level (:func:`~finscore.sampling._common.prepare_sigmas`).
     extra_args : dict, optional
         Conditioning passed to every model call (``cond``, ``asset_cond``, ``cond_mask``).
     generator : torch.Generator, int or numpy Generator, optional
@@ -56,10 +58,10 @@ def sample_euler(
         ``x`` (B, ...) and ``nfe = N`` (one evaluation per step).
     """
     sigmas, generator, denoiser, guard = setup("sample_euler", model, x, sigmas, extra_args, generator)
-    n = len(sigmas) - 1
+    n, partial = len(sigmas) - 1, ends_noisy(sigmas)
     for i in range(n):
         denoised = denoiser(x, sigmas[i])
-        x = reverse_diffusion_step(x, denoised, sigmas[i], sigmas[i + 1], generator, add_noise=i < n - 1)
+        x = reverse_diffusion_step(x, denoised, sigmas[i], sigmas[i + 1], generator, add_noise=partial or i < n - 1)
         guard.update(x, i)
         if callback is not None:
             callback({"x": x, "i": i, "sigma": sigmas[i], "denoised": denoised})
@@ -84,7 +86,7 @@ def sample_pc(
 
     At each level ``sigma_i > 0``: ``n_corrector`` Langevin steps ``x <- x + eps s + sqrt(2 eps) z`` with the
     signal-to-noise rule ``eps = 2 (snr ||z|| / ||s||)^2``, then one reverse-diffusion (Euler–Maruyama) step to
-    ``sigma_{i+1}``; the last predictor step adds no noise (denoising). Corrector-then-predictor per level follows
+    ``sigma_{i+1}``; a last predictor step to 0 adds no noise (denoising). Corrector-then-predictor per level follows
     the reference code (``pc_sampler``); the paper's Alg. 2 lists the predictor first, the same chain shifted by one
     level.
 
@@ -111,7 +113,7 @@ def sample_pc(
     if step_rule not in ("batch", "sample"):
         raise ValueError(f"step_rule must be 'batch' or 'sample', got {step_rule!r}")
     sigmas, generator, denoiser, guard = setup("sample_pc", model, x, sigmas, extra_args, generator)
-    n = len(sigmas) - 1
+    n, partial = len(sigmas) - 1, ends_noisy(sigmas)
     tiny = torch.finfo(x.dtype).tiny
     for i in range(n):
         for _ in range(n_corrector):
@@ -121,7 +123,7 @@ def sample_pc(
                 z_norm, score_norm = z_norm.mean(), score_norm.mean()
             x, _ = langevin_step(x, score, 2 * (snr * z_norm / score_norm.clamp_min(tiny)) ** 2, z)
         denoised = denoiser(x, sigmas[i])
-        x = reverse_diffusion_step(x, denoised, sigmas[i], sigmas[i + 1], generator, add_noise=i < n - 1)
+        x = reverse_diffusion_step(x, denoised, sigmas[i], sigmas[i + 1], generator, add_noise=partial or i < n - 1)
         guard.update(x, i)
         if callback is not None:
             callback({"x": x, "i": i, "sigma": sigmas[i], "denoised": denoised})

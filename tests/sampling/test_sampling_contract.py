@@ -93,10 +93,29 @@ def test_non_finite_raises_with_step_and_sigma(name, gaussian6, geometric_sigmas
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLERS))
+def test_partial_run_stops_at_its_last_level(name, gaussian6, geometric_sigmas):
+    """A run over ``sigmas[:k + 1]`` (ending at a positive level) returns the full run's x at ``sigmas[k]``, with the
+    same noise; for the one-step samplers, continuing over ``sigmas[k:]`` then gives the full run's output.
+    (DPM-Solver++(2M) restarts without its previous denoiser, annealed Langevin visits ``sigmas[k]`` twice.)"""
+    sigmas, k = geometric_sigmas(N_STEPS, 0.05, 10.0).float(), 5
+    seen = []
+    full = _run(name, gaussian6, sigmas, callback=seen.append).x
+    at_k = seen[k if name == "langevin" else k - 1]["x"]  # Langevin's step i ends at sigma_i, the others' at sigma_i+1
+    x = sigmas[0] * torch.randn(16, *gaussian6.shape, generator=torch.Generator().manual_seed(0))  # _run's noise
+    generator = torch.Generator().manual_seed(1)
+    part = SAMPLERS[name](gaussian6.oracle, x, sigmas[:k + 1], generator=generator, **OPTS.get(name, {}))
+    torch.testing.assert_close(part.x, at_k)  # float32 rounding: Langevin's steps are eps sigma_i^2 / sigma_last^2
+    rest = SAMPLERS[name](gaussian6.oracle, part.x, sigmas[k:], generator=generator, **OPTS.get(name, {}))
+    if name in ("euler", "pc", "ode"):
+        torch.testing.assert_close(rest.x, full, rtol=0, atol=0)
+    assert torch.isfinite(rest.x).all() and not torch.equal(part.x, rest.x)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLERS))
 @pytest.mark.parametrize(
     "sigmas, match",
     [
-        ([3.0, 1.0, 0.5], "end with 0"),
+        ([3.0, 1.0, -0.5], "the last >= 0"),
         ([1.0, 3.0, 0.0], r"strictly decreasing .*sigmas\[1\] = 3 >= sigmas\[0\] = 1"),
         ([3.0, 1.0, 1.0, 0.0], r"sigmas\[2\] = 1 >= sigmas\[1\] = 1"),
         ([1.0, 1.0 - 1e-12, 0.0], r"strictly decreasing \(in torch.float32\)"),  # distinct in float64 only

@@ -88,6 +88,8 @@ def test_infeasible_explicit_levels():
     with pytest.raises(ValueError, match="infeasible loss"):
         sample_stress(lambda x, s: x, torch.zeros(2, 1, 3), torch.tensor([1.0, 0.0]), VaRGuidance("equal", loss=2.0))
     VaRGuidance([0.6, -0.4], loss=5.0).loss_fn(2)  # long-short: any loss is possible
+    with pytest.raises(ValueError, match="sigmas ending in 0 \\(a full run\\), got a last level 0.5"):
+        sample_stress(lambda x, s: x, torch.zeros(2, 1, 3), torch.tensor([1.0, 0.5]), VaRGuidance("equal"))
     assert loss_bounds([0.6, 0.4]) == (-math.inf, 1.0) and loss_bounds([-0.6, -0.4]) == (-1.0, math.inf)
 
 

@@ -151,7 +151,7 @@ def test_refinement_runs_at_the_configured_noise_level(sp500_returns, tiny_gener
     returns = sp500_returns.loc["2012-01-01":"2014-12-31"].iloc[:, :3]
     g = ScoreGenerator(horizon=5, context=60, preset="tiny", parameterization="energy", steps=40, sample_steps=6,
                        refine_sigma=0.5, progress=False).fit(returns)
-    levels = model_noise_levels(g)
+    levels = _noise_levels_of(g)
     near = levels[int(np.argmin(np.abs(np.log(levels[:-1] / 0.5))))]
     out = g.sample(50, seed=0, refine="mala")
     assert np.isfinite(out.values).all() and out.metadata["refine"]["sigma"] == pytest.approx(near, rel=1e-6)
@@ -164,7 +164,7 @@ def test_refinement_runs_at_the_configured_noise_level(sp500_returns, tiny_gener
         tiny_generator.sample(10, seed=0, refine="mala")
 
 
-def model_noise_levels(g) -> np.ndarray:
+def _noise_levels_of(g) -> np.ndarray:
     from finscore.model import noise_levels
 
     return noise_levels(g._plan()).double().numpy()

@@ -187,7 +187,7 @@ def test_refinement_at_a_middle_level_removes_the_samplers_bias():
     # it invariant and mixes within its 100 steps in 12 dimensions), and the sampler finishes from there: the
     # flow is linear, so the output sd is that of the remaining levels started from sd sqrt(1 + sigma_k^2).
     # 4,000 rows x 12 coordinates: standard error of the variance sqrt(2 / 48,000) = 0.65% relative; tolerance
-    # 4 standard errors. The plain sampler's variance (1.089) lies 13 standard errors from the refined one's.
+    # 4 standard errors. The refined flow's variance is 1.011, the plain sampler's 1.089: 12 standard errors apart.
     from finscore.sampling import sample_dpmpp_2m
 
     plan = SamplingPlan(sampler="dpmpp_2m", steps=16, guidance_scale=1.0, sigma_min=0.01, sigma_max=47.0,

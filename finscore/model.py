@@ -221,6 +221,7 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
         raise ValueError("refine and stress guidance cannot be combined: the chain would target the unconstrained "
                          "energy and leave the stress set; stress guidance has its own MALA finish")
     k = len(sigmas) - 1 if plan.refine is None else refine_level(sigmas, plan.refine_sigma)
+    sigma_k = float(sigmas[k])  # the refinement's level, read once (a host sync)
     B, d = acond.shape[0], acond.shape[1]
     cond_rows = mixture_rows(B, group_size or B, plan.guidance_scale) if mixture else None
     out = np.empty((B, horizon, d), dtype=np.float64)
@@ -238,9 +239,8 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
         if cond_rows is not None:
             extra["cond_mask"] = torch.as_tensor(cond_rows[sl], device=dev)
         x = torch.randn((sl.stop - sl.start, horizon, d), generator=g, device=dev) * sigmas[0]
-        if guidance is None:
-            res = sampler(den, x, sigmas[:k + 1], extra_args=extra, generator=g) if k > 0 else None
-        else:
+        xs, nfe = x, 0  # k = 0: the refinement starts from the noise itself
+        if guidance is not None:
             from finscore.stress import sample_stress
 
             def batch_rows(p, sl=sl):
@@ -258,12 +258,14 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
             res = sample_stress(den, x, sigmas, guidance, loss_fn=loss_fn, sampler=plan.sampler, extra_args=extra,
                                 generator=g, groups=groups)
             stress.append(res.info["stress"])
-        xs = x if res is None else res.x.detach()
-        nfe = 0 if res is None else res.nfe
+            xs, nfe = res.x.detach(), res.nfe
+        elif k > 0:
+            res = sampler(den, x, sigmas[:k + 1], extra_args=extra, generator=g)
+            xs, nfe = res.x.detach(), res.nfe
         if plan.refine is not None:
             from finscore.stress import refine
 
-            sig = torch.full((len(xs),), float(sigmas[k]), device=dev)
+            sig = torch.full((len(xs),), sigma_k, device=dev)
             r = refine(xs, lambda y, e=extra, s=sig: den.energy(y, s, **e), method=plan.refine, generator=g)
             refined.append(r)
             res = sampler(den, r.x.detach(), sigmas[k:], extra_args=extra, generator=g)
@@ -276,7 +278,7 @@ def generate(model, plan: SamplingPlan, cond: np.ndarray, acond: np.ndarray, pla
                           "cost": float(np.mean([s["cost"] for s in stress])), "alpha": stress[0]["alpha"],
                           "mode": stress[0]["mode"]}
     if refined:
-        info["refine"] = {"method": plan.refine, "sigma": float(sigmas[k]),
+        info["refine"] = {"method": plan.refine, "sigma": sigma_k,
                           "accept_rate": float(np.mean([r.accept_rate for r in refined])),
                           "energy_before": float(np.mean([float(r.energy_before.mean()) for r in refined])),
                           "energy_after": float(np.mean([float(r.energy_after.mean()) for r in refined]))}

@@ -21,6 +21,7 @@ import torch
 
 from finscore._rng import torch_generator
 from finscore.sampling import SampleOutput, get_sampler
+from finscore.sampling._common import ends_noisy, prepare_sigmas
 from finscore.stress.guidance import constraint_guided, run_guided
 from finscore.stress.normal_score import PilotNormalScore
 from finscore.stress.posterior import PilotPosterior
@@ -137,9 +138,8 @@ def sample_stress(model: Callable[..., torch.Tensor], x: torch.Tensor, sigmas: A
         raise TypeError(f"guidance must be a VaRGuidance, got {type(guidance).__name__}")
     if not isinstance(x, torch.Tensor) or x.ndim < 2 or x.shape[0] == 0:
         raise ValueError("x must be a Tensor (B, H, d) of initial noise with B >= 1")
-    last = torch.as_tensor(sigmas).reshape(-1)[-1:]
-    if len(last) and float(last[0]) != 0:
-        raise ValueError(f"stress sampling needs sigmas ending in 0 (a full run), got a last level {float(last[0]):.4g}")
+    if ends_noisy(prepare_sigmas(sigmas, x)):
+        raise ValueError(f"stress sampling needs sigmas ending in 0 (a full run), got a last level {float(sigmas[-1]):.4g}")
     sampler_fn = get_sampler(sampler) if isinstance(sampler, str) else sampler
     if isinstance(sampler, str):
         sampler_opts = {**STRESS_SAMPLER_DEFAULTS.get(sampler, {}), **sampler_opts}

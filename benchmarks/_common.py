@@ -10,12 +10,15 @@ import time
 from dataclasses import fields, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
 from finscore import ScoreGenerator
 from finscore._io import atomic_write_text
+from finscore.correlation import window_variance_ratio
 from finscore.data import load_prices, to_returns
+from finscore.generator import _windows, split_windows
 from finscore.presets import LEGACY_VALUES, PRESETS, SAMPLING_FIELDS, resolve_config
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -62,10 +65,20 @@ def cached_fit(path: Path, train: pd.DataFrame, **kwargs) -> ScoreGenerator:
         now = resolve_config(kwargs.get("preset", "default"), cfg.horizon, cfg.context,
                              {k: v for k, v in kwargs.items() if k in {f.name for f in fields(cfg)}})
         gen.config_ = replace(cfg, **{k: getattr(now, k) for k in SAMPLING_FIELDS})
+        if gen.config_.horizon_shrink and gen.window_ratio_ is None:  # saved before item 55 recorded the ratios
+            gen.window_ratio_, gen.window_days_ = _window_ratio(gen, train)
         return gen
     gen = ScoreGenerator(progress=False, **kwargs).fit(train)
     gen.save(path)
     return gen
+
+
+def _window_ratio(gen: ScoreGenerator, train: pd.DataFrame) -> tuple[np.ndarray, int]:
+    """What ``ScoreGenerator._fit`` records as ``window_ratio_`` and ``window_days_``, from its training data."""
+    cfg = gen.config_
+    ctx, tgt = _windows(train.to_numpy(np.float64), cfg.context, cfg.horizon)
+    n_train, _ = split_windows(len(ctx), cfg)
+    return window_variance_ratio(gen._targets(ctx[:n_train], tgt[:n_train])), n_train + cfg.horizon - 1
 
 
 def header(title: str, script: str, argv: list[str]) -> list[str]:

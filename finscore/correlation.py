@@ -21,6 +21,8 @@ correlation out of what the network has to learn, as the GJR recursion takes out
 The serial counterpart, :func:`scale_window_mean`, multiplies each asset's mean over the window by a
 factor and keeps the deviations from it: the spread of the window's sum (the H-day return in the network's
 space) changes, the day-to-day shape does not (``horizon_spread``; ``benchmarks/quality.md``, item 19).
+:func:`shrunk_spread` gives per-asset factors that move the network's variance ratio (the window's spread
+over one day's) toward that of independent days by its sampling error (``horizon_shrink``; item 55).
 
 The maps work on numpy arrays and torch tensors (the stress guidance differentiates through them).
 """
@@ -32,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EquiCorrelation", "average_correlation", "scale_window_mean"]
+__all__ = ["EquiCorrelation", "average_correlation", "scale_window_mean", "shrunk_spread", "window_variance_ratio"]
 
 
 def average_correlation(x: np.ndarray, demean: bool = True, eps: float = 1e-12,
@@ -77,22 +79,79 @@ def average_correlation(x: np.ndarray, demean: bool = True, eps: float = 1e-12,
     return (mean(z.sum(axis=2, keepdims=True) ** 2)[:, 0, 0] - d) / (d * (d - 1))
 
 
-def scale_window_mean(y: Any, k: float) -> Any:
+def scale_window_mean(y: Any, k: Any) -> Any:
     """``y + (k - 1) mean_t(y)``: each asset's mean over the window multiplied by ``k``, deviations kept.
 
     Parameters
     ----------
     y : ndarray or torch.Tensor (B, H, d) of windows (H days, d assets).
-    k : factor > 0 on the mean; the sum over the window is multiplied by ``k``, so its variance by ``k^2``.
-        For ``H`` independent unit-variance days one day's variance becomes ``1 + (k^2 - 1) / H``.
+    k : factor > 0 on the mean, a number or one per asset (d,); the sum over the window is multiplied by
+        ``k``, so its variance by ``k^2``. For ``H`` independent unit-variance days one day's variance
+        becomes ``1 + (k^2 - 1) / H``.
 
     Returns
     -------
-    Same type and shape as ``y``; ``y`` itself when ``k == 1``.
+    Same type and shape as ``y``; ``y`` itself when ``k`` is 1 everywhere.
     """
-    if k == 1:
+    k = np.asarray(k, dtype=np.float64)
+    if np.all(k == 1):
         return y
+    if not isinstance(y, np.ndarray):  # a torch tensor: the factor on its device and in its dtype
+        import torch
+
+        k = torch.as_tensor(k, dtype=y.dtype, device=y.device)
     return y + (k - 1) * y.mean(axis=1, keepdims=True)
+
+
+def window_variance_ratio(x: np.ndarray) -> np.ndarray:
+    """Each asset's variance ratio over windows: ``E[(sum of its H values)^2] / (H E[value^2])``.
+
+    1 for independent days, below 1 when the days of a window offset each other (mean reversion). The
+    moments are not centred: the network's targets have mean about 0.
+
+    Parameters
+    ----------
+    x : ndarray (N, H, d) of windows (H days, d assets).
+
+    Returns
+    -------
+    ndarray (d,).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 3:
+        raise ValueError(f"x must have shape (N, H, d), got {x.shape}")
+    return (x.sum(axis=1) ** 2).mean(axis=0) / (x.shape[1] * (x**2).mean(axis=(0, 1)))
+
+
+def shrunk_spread(ratio: np.ndarray, n_days: int, horizon: int) -> np.ndarray:
+    """Factor on each asset's window mean that shrinks its variance ratio toward 1 by the ratio's sampling error.
+
+    A network fitted to windows reproduces their variance ratio ``v`` (:func:`window_variance_ratio`), an
+    estimate from ``n_days`` days. For independent days the overlapping-window estimate has the variance
+    ``s^2 = 2 (2H - 1)(H - 1) / (3 H n_days)`` (Lo & MacKinlay 1988). The positive-part James-Stein
+    estimate ``1 + (v - 1) w``, ``w = max(0, 1 - s^2 / (v - 1)^2)``, keeps a ratio many standard errors
+    from 1 and pulls one within a standard error all the way to 1. Multiplying the window mean by
+    ``k = sqrt((1 + (v - 1) w) / v)`` (:func:`scale_window_mean`) gives the samples that ratio.
+
+    Parameters
+    ----------
+    ratio : ndarray (d,) of variance ratios > 0.
+    n_days : days the ratios were estimated from (the windows' span).
+    horizon : H, the window length.
+
+    Returns
+    -------
+    ndarray (d,) of factors > 0; 1 where the ratio is 1.
+    """
+    v = np.asarray(ratio, dtype=np.float64)
+    if not (np.all(np.isfinite(v)) and np.all(v > 0)):
+        raise ValueError(f"variance ratios must be finite and > 0, got {v}")
+    if n_days < horizon or horizon < 1:
+        raise ValueError(f"need n_days >= horizon >= 1, got n_days={n_days}, horizon={horizon}")
+    s2 = 2 * (2 * horizon - 1) * (horizon - 1) / (3 * horizon * n_days)
+    dev2 = (v - 1) ** 2
+    w = np.where(dev2 > s2, 1 - s2 / np.maximum(dev2, s2), 0.0)
+    return np.sqrt((1 + (v - 1) * w) / v)
 
 
 @dataclass(frozen=True)

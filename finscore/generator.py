@@ -22,7 +22,13 @@ from finscore.conditioning import (
     gjr_vol_ratio,
     state_features,
 )
-from finscore.correlation import EquiCorrelation, average_correlation, scale_window_mean
+from finscore.correlation import (
+    EquiCorrelation,
+    average_correlation,
+    scale_window_mean,
+    shrunk_spread,
+    window_variance_ratio,
+)
 from finscore.data.checks import check_positive_int
 from finscore.errors import CheckpointError, DataError, NumericalError
 from finscore.presets import ScoreConfig, resolve_config
@@ -66,7 +72,9 @@ class ScoreGenerator(BaseGenerator):
     market_ (with ``market_tails="tukey_hh"``: the :class:`~finscore.tails.MarketTails` map; else None),
     market_match_ (with ``market_tails="matched"`` or ``"matched_tails"``: the
     :class:`~finscore.tails.MarketMatch` map, fitted after training on the model's own samples at
-    ``MATCH_DATES`` training dates; else None).
+    ``MATCH_DATES`` training dates; else None), window_ratio_ and window_days_ (each asset's variance ratio
+    over the training windows in the network's space, :func:`~finscore.correlation.window_variance_ratio`,
+    and the days they span: what ``horizon_shrink`` shrinks; None in checkpoints saved before item 55).
 
     With ``target_scale="filtered"`` (the default) the scaled targets are GJR innovations: day h of a window is
     divided by the GJR volatility filtered through the context and the window's own days before h
@@ -118,6 +126,7 @@ class ScoreGenerator(BaseGenerator):
         self.config_ = cfg
         cond, acond, scale = self._state(ctx)
         x = self._targets(ctx, tgt, scale, fit_rows=n_train)
+        self.window_ratio_, self.window_days_ = window_variance_ratio(x[:n_train]), n_train + H - 1
         self.cond_stats_ = _Standardizer.fit(cond[:n_train], acond[:n_train])
         cond, acond = self.cond_stats_.apply(cond, acond)
         data = {"x": x, "cond": cond, "asset_cond": acond}
@@ -280,6 +289,13 @@ class ScoreGenerator(BaseGenerator):
             refine_sigma=cfg.refine_sigma,
         )
 
+    def _shrunk_spread(self) -> np.ndarray:
+        """Per-asset factors on the window mean for ``horizon_shrink`` (:func:`~finscore.correlation.shrunk_spread`)."""
+        if getattr(self, "window_ratio_", None) is None:
+            raise CheckpointError("horizon_shrink=True needs the training windows' variance ratios, which this "
+                                  "checkpoint (saved before they were recorded) lacks: refit the model")
+        return shrunk_spread(self.window_ratio_, self.window_days_, self.config_.horizon)
+
     def _forecast(self, ctxs, n, horizon, rng, sampler, steps, guidance, refine, guidance_scale):
         from finscore.model import generate
 
@@ -293,13 +309,14 @@ class ScoreGenerator(BaseGenerator):
         filtered = cfg.target_scale == "filtered"
         vol, uncond = self._gjr() if filtered else (None, None)
         by_state = filtered and tails is not None and tails.state_dependent  # tails follow each day's variance
+        spread = cfg.horizon_spread * (self._shrunk_spread() if cfg.horizon_shrink else 1.0)
 
         def marginal(y, ratio=None):
             return y if tails is None else tails.from_gaussian(y, ratio)
 
         def to_plain(y, state):  # model space -> daily log returns; state: first-day variances (B, d) or target
             # scales (B, 1 or H, d); with corr, the pair (that, forecast correlation (B,))
-            y = scale_window_mean(y, cfg.horizon_spread)
+            y = scale_window_mean(y, spread)
             if match is not None:
                 y = match.from_model(y)
             if market is not None:
@@ -358,6 +375,8 @@ class ScoreGenerator(BaseGenerator):
             "corr": None if getattr(self, "corr_", None) is None else self.corr_.to_dict(),
             "market": None if getattr(self, "market_", None) is None else self.market_.to_dict(),
             "market_match": None if getattr(self, "market_match_", None) is None else self.market_match_.to_dict(),
+            "window_ratio": None if getattr(self, "window_ratio_", None) is None else
+            {"ratio": self.window_ratio_.tolist(), "days": self.window_days_},
             "cond_stats": self.cond_stats_.to_dict(), "fingerprint": self.fingerprint_,
             "loss_per_sigma": self.loss_per_sigma_,
             "n_cond": self.cond_stats_.n_cond, "n_asset_cond": self.cond_stats_.n_asset_cond,
@@ -392,6 +411,9 @@ class ScoreGenerator(BaseGenerator):
             gen.market_ = None if meta.get("market") is None else MarketTails.from_dict(meta["market"])
             match = meta.get("market_match")
             gen.market_match_ = None if match is None else MarketMatch.from_dict(match)
+            ratio = meta.get("window_ratio")  # None in checkpoints saved before item 55
+            gen.window_ratio_ = None if ratio is None else np.asarray(ratio["ratio"], dtype=np.float64)
+            gen.window_days_ = None if ratio is None else int(ratio["days"])
             gen.cond_stats_ = _Standardizer.from_dict(meta["cond_stats"])
             gen.fingerprint_ = meta["fingerprint"]
             gen.loss_per_sigma_ = meta.get("loss_per_sigma")

@@ -29,7 +29,7 @@ SAMPLE_SCHEDULES = tuple(SCHEDULES)
 # fields that change how a fitted model samples but not what it learns: a model fitted under one value
 # samples under any other (benchmarks reuse fitted models across them)
 SAMPLING_FIELDS = ("sampler", "sample_steps", "sample_schedule", "guidance_scale", "guidance_mode", "horizon_spread",
-                   "sample_batch", "refine_sigma")
+                   "horizon_shrink", "sample_batch", "refine_sigma")
 
 
 # fields added after the first checkpoints, with the value that reproduces a checkpoint written before each
@@ -163,6 +163,11 @@ class ScoreConfig:
     # is mapped back to returns (finscore.correlation.scale_window_mean): the spread of the window's sum is
     # multiplied by it, the day-to-day deviations from the mean are kept. 1: the network's own law
     horizon_spread: float = 1.0
+    # True: each asset's window mean is also multiplied by finscore.correlation.shrunk_spread's factor, which
+    # moves the network's variance ratio (learned from the training windows) toward 1 by its sampling error:
+    # from a few years of windows a mean reversion within 20 days is mostly noise. A tie on the selection
+    # folds, so off (benchmarks/quality.md, item 55)
+    horizon_shrink: bool = False
     sample_batch: int | None = None  # scenarios per forward pass; None: 1024 on CPU, 16384 on CUDA
     # noise level of the EBM refinement (``sample(..., refine="mala")``, energy models only): the sampler stops at
     # its level nearest this sigma (in log sigma), the MCMC chain targets the model's energy there, and the
@@ -254,6 +259,8 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
     check_guidance(cfg.guidance_mode, cfg.guidance_scale)
     if not (_is_number(cfg.horizon_spread) and cfg.horizon_spread > 0):
         raise ValueError(f"horizon_spread must be a finite number > 0, got {cfg.horizon_spread!r}")
+    if type(cfg.horizon_shrink) is not bool:  # 0 and 1 are not switches here
+        raise ValueError(f"horizon_shrink must be True or False, got {cfg.horizon_shrink!r}")
     return cfg
 
 

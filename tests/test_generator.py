@@ -393,7 +393,13 @@ def test_equicorr_map_is_fitted_on_the_training_windows_and_applied_before_the_r
                                                                                      corr_decay):
     import finscore.model
     from finscore.conditioning import gjr_rebuild
-    from finscore.correlation import average_correlation, scale_window_mean
+    from finscore.correlation import (
+        average_correlation,
+        scale_window_mean,
+        shrunk_spread,
+        window_variance_ratio,
+    )
+    from finscore.generator import _windows, split_windows
 
     returns = sp500_returns.loc["2007-01-01":"2012-12-31"].iloc[:, :4]
     g = ScoreGenerator(horizon=10, context=60, preset="tiny", target_scale=target_scale, target_corr="equicorr",
@@ -423,8 +429,27 @@ def test_equicorr_map_is_fitted_on_the_training_windows_and_applied_before_the_r
     # horizon_spread k (sampling only): the window mean of the network's output is scaled by k first
     g.config_ = dataclasses.replace(g.config_, horizon_spread=1.3)
     np.testing.assert_allclose(scenarios(), expected(scale_window_mean(x, 1.3)), rtol=1e-12)
+    # the fit records each asset's variance ratio over its training windows in the network's space (what the
+    # benchmarks recompute for models saved before: the same windows through the fitted maps)
+    n_train, _ = split_windows(len(returns) - 60 - 10 + 1, g.config_)
+    ctx_all, tgt_all = _windows(returns.to_numpy(), 60, 10)
+    assert g.window_days_ == n_train + 9
+    np.testing.assert_allclose(g.window_ratio_, window_variance_ratio(g._targets(ctx_all[:n_train], tgt_all[:n_train])),
+                               rtol=1e-12)
+    # horizon_shrink: the per-asset factors of those ratios, on top of horizon_spread
+    g.config_ = dataclasses.replace(g.config_, horizon_shrink=True)
+    k = shrunk_spread(g.window_ratio_, g.window_days_, 10)
+    assert not np.allclose(k, 1.0)
+    np.testing.assert_allclose(scenarios(), expected(scale_window_mean(x, 1.3 * k)), rtol=1e-12)
     back = _reloads_alike_and_keeps_the_stress_constraint(g, tmp_path)  # guidance sees both maps
     assert back.config_.target_corr == "equicorr" and back.corr_ == g.corr_ and back.config_.horizon_spread == 1.3
+    assert back.config_.horizon_shrink and np.array_equal(back.window_ratio_, g.window_ratio_)
+    back.window_ratio_ = None  # a checkpoint saved before the ratios were recorded
+    with pytest.raises(CheckpointError, match="horizon_shrink=True needs the training windows' variance ratios"):
+        back.sample(4, seed=0)
+    for bad in (1, "yes", None):
+        with pytest.raises(ValueError, match="horizon_shrink must be True or False"):
+            ScoreGenerator(preset="tiny", horizon_shrink=bad)
     with pytest.raises(ValueError, match="target_corr must be one of"):
         ScoreGenerator(preset="tiny", target_corr="dcc")
     for bad in (0, -1.0, float("nan"), True, "1.2"):

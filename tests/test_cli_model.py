@@ -100,3 +100,25 @@ def test_cli_sampler_names_match_the_sampler_registry():
     from finscore.sampling import SAMPLERS
 
     assert sorted(SAMPLER_NAMES) == sorted(SAMPLERS)
+
+
+def test_fit_takes_any_config_field_with_set(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "m"
+    base = ["fit", "--data", "factors", "--start", "2015-01-01", "--end", "2016-12-31", "--preset", "tiny",
+            "--horizon", "10", "--steps", "3"]
+    assert main([*base, "--set", "horizon_shrink=True", "--set", "guidance_scale=0.1", "--set", "sampler=heun",
+                 "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert (config["horizon_shrink"], config["guidance_scale"], config["sampler"], config["steps"]) == (True, 0.1, "heun", 3)
+    capsys.readouterr()
+    bad = {"bogus=1": "not a ScoreConfig field; valid: [", "horizon_shrink": "takes FIELD=VALUE",
+           "horizon=5": "set horizon with --horizon", "steps=4": "--steps or --set steps",
+           "horizon_shrink=1": "horizon_shrink must be True or False"}
+    for item, message in bad.items():
+        assert main([*base, "--set", item, "--out", str(tmp_path / "bad")]) == 2
+        assert message in capsys.readouterr().err
+    assert main([*base, "--set", "lr=1e-3", "--set", "lr=2e-3", "--out", str(tmp_path / "bad")]) == 2
+    assert "given twice" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

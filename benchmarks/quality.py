@@ -240,6 +240,9 @@ def main(argv=None) -> int:
                    help="pool the scenarios of this many models (seed s: training seeds members*s .. members*s+members-1, "
                         "n split evenly); 1: one model per seed")
     p.add_argument("--refresh-baselines", action="store_true")
+    p.add_argument("--train-start", default=None, metavar="YYYY",
+                   help="drop the data before this year: a short training history for every model (the results' "
+                        "and caches' data name becomes <data>_from<YYYY>)")
     p.add_argument("--pretrain", default=None,
                    help="embedded data set to pre-train on (same settings, up to the training end); "
                         "the model for --data is fine-tuned from it")
@@ -252,8 +255,13 @@ def main(argv=None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     overrides = parse_overrides(args.override)
     returns = to_returns(load_prices(args.data))
+    name = args.data
+    if args.train_start is not None:
+        if not (args.train_start.isdigit() and len(args.train_start) == 4):
+            p.error(f"--train-start takes a year (YYYY), got {args.train_start!r}")
+        returns, name = returns.loc[args.train_start:], f"{args.data}_from{args.train_start}"
     tag_b = ("" if args.var_n else "_origins") + ("" if args.var_method == "empirical" else f"_{args.var_method}")
-    base, base_dates, base_days = baselines(args.data + tag_b, returns, args.period, n=args.n, stride=args.stride,
+    base, base_dates, base_days = baselines(name + tag_b, returns, args.period, n=args.n, stride=args.stride,
                                             var_n=args.var_n, var_method=args.var_method,
                                             refresh=args.refresh_baselines)
     rows, dates, days = [], [], []
@@ -261,7 +269,7 @@ def main(argv=None) -> int:
     train_end = PERIODS[args.period][0]
     for seed in args.seeds:
         t0 = time.perf_counter()
-        fitted = [_fitted(args.data, args.preset, args.members * seed + j, overrides, returns, train_end, pretrain)
+        fitted = [_fitted(name, args.preset, args.members * seed + j, overrides, returns, train_end, pretrain)
                   for j in range(args.members)]
         gen = fitted[0] if args.members == 1 else _Pooled(fitted)
         fit_s = time.perf_counter() - t0
@@ -292,14 +300,14 @@ def main(argv=None) -> int:
         overrides["members"] = args.members
     out["overrides"] = json.dumps(overrides)
     out["var_method"] = args.var_method
-    out.to_csv(RESULTS / f"quality_{args.data}_{args.period}_{args.tag}.csv", index=False)
+    out.to_csv(RESULTS / f"quality_{name}_{args.period}_{args.tag}.csv", index=False)
     pd.concat([base_dates, *dates], ignore_index=True).to_csv(
-        RESULTS / f"quality_{args.data}_{args.period}_{args.tag}_dates.csv", index=False)
+        RESULTS / f"quality_{name}_{args.period}_{args.tag}_dates.csv", index=False)
     if days:  # the model's rows only: the baselines' are in their cache file (baselines_<key>_<period>_days.csv)
         pd.concat(days, ignore_index=True).to_csv(
-            RESULTS / f"quality_{args.data}_{args.period}_{args.tag}_days.csv", index=False)
+            RESULTS / f"quality_{name}_{args.period}_{args.tag}_days.csv", index=False)
     model = pd.DataFrame(rows)
-    summary = {"date": time.strftime("%Y-%m-%d %H:%M"), "tag": args.tag, "data": args.data, "period": args.period,
+    summary = {"date": time.strftime("%Y-%m-%d %H:%M"), "tag": args.tag, "data": name, "period": args.period,
                "preset": args.preset, "overrides": json.dumps(overrides), "seeds": " ".join(map(str, args.seeds)),
                "machine": f"{platform.machine()} {torch.get_num_threads()} threads",
                **{f"{k}_mean": model[k].mean() for k in ("score.energy_score", "score.crps", "var95.rate",

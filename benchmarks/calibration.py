@@ -36,6 +36,7 @@ from _common import header, md_table, model_arguments, prepare, publish
 from quality import PERIODS, _fitted, parse_overrides
 
 from finscore.baselines import GARCH
+from finscore.correlation import window_variance_ratio
 from finscore.validation import evaluate
 
 
@@ -48,7 +49,7 @@ def window_stats(windows: np.ndarray) -> tuple[float, float]:
     """
     x = windows - windows.mean(axis=(0, 1))  # (N, H, d)
     book = x.mean(axis=2)  # (N, H)
-    vr = float((book.sum(axis=1) ** 2).sum() / (book ** 2).sum())  # mean over windows of (sum)^2 / (H mean of squares)
+    vr = float(window_variance_ratio(book[:, :, None])[0])
     flat = x.reshape(-1, x.shape[2])
     corr = np.corrcoef(flat, rowvar=False)
     d = corr.shape[0]

@@ -35,6 +35,7 @@ import pandas as pd
 from _common import header, md_table, model_arguments, prepare, publish
 from quality import TRAIN_END, _fitted, parse_overrides
 
+from finscore.correlation import window_variance_ratio
 from finscore.generator import _windows
 from finscore.model import generate
 
@@ -46,14 +47,14 @@ def book_stats(windows: np.ndarray, per_date: int | None = None, reference: np.n
     x = windows - windows.mean(axis=0)
     book = x.mean(axis=2)  # (N, H)
     ref = windows if reference is None else reference
-    out = {"vr20": float((book.sum(axis=1) ** 2).sum() / (book**2).sum()), "vr20_within": np.nan,
+    out = {"vr20": float(window_variance_ratio(book[:, :, None])[0]), "vr20_within": np.nan,
            "book_var": float(windows.mean(axis=2).var()),
            "asset_rms": float(np.mean(np.sqrt((windows**2).mean(axis=(0, 1)) / (ref**2).mean(axis=(0, 1))))),
            "asset_rms_day1": float(np.mean(np.sqrt((windows[:, 0] ** 2).mean(axis=0) / (ref[:, 0] ** 2).mean(axis=0))))}
     if per_date:
         w = windows.reshape(-1, per_date, *windows.shape[1:])
         b = (w - w.mean(axis=(1, 2), keepdims=True)).mean(axis=3)  # (dates, per_date, H)
-        out["vr20_within"] = float((b.sum(axis=2) ** 2).sum() / (b**2).sum())
+        out["vr20_within"] = float(window_variance_ratio(b.reshape(-1, b.shape[2], 1))[0])
     return out
 
 

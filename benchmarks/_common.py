@@ -7,7 +7,7 @@ import json
 import os
 import platform
 import time
-from dataclasses import fields, replace
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ from finscore.presets import LEGACY_VALUES, PRESETS, SAMPLING_FIELDS, resolve_co
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # config fields added after the model cache was keyed (see preset_key)
-KEY_SINCE = ("market_tails", "tail_state", "val_denoiser", "precond", "shock_cap", "vol_fit", "uncond_state")
+KEY_SINCE = ("market_tails", "tail_state", "val_denoiser", "precond", "shock_cap", "vol_fit", "uncond_state", "vol_pool")
 
 
 def model_arguments(p) -> None:
@@ -64,7 +64,7 @@ def cached_fit(path: Path, train: pd.DataFrame, **kwargs) -> ScoreGenerator:
         cfg = gen.config_
         now = resolve_config(kwargs.get("preset", "default"), cfg.horizon, cfg.context,
                              {k: v for k, v in kwargs.items() if k in {f.name for f in fields(cfg)}})
-        gen.config_ = replace(cfg, **{k: getattr(now, k) for k in SAMPLING_FIELDS})
+        gen = gen.with_settings(**{k: getattr(now, k) for k in SAMPLING_FIELDS})
         if gen.config_.horizon_shrink and gen.window_ratio_ is None:  # saved before item 55 recorded the ratios
             gen.window_ratio_, gen.window_days_ = _window_ratio(gen, train)
         return gen

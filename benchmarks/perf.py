@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -102,17 +102,15 @@ def train_throughput(train, sz: Sizes, device: str) -> tuple[list[str], ScoreGen
 def sampling(gen: ScoreGenerator, n: int, dev: torch.device) -> tuple[list[str], dict[str, dict]]:
     c = gen.config_
 
-    def row(label: str, sampler: str) -> dict:
-        gen.sample(16, sampler=sampler, seed=1)  # warm-up
-        scen, secs = timed(lambda: gen.sample(n, sampler=sampler, seed=0))
+    def row(label: str, sampler: str, g: ScoreGenerator = gen) -> dict:
+        g.sample(16, sampler=sampler, seed=1)  # warm-up
+        scen, secs = timed(lambda: g.sample(n, sampler=sampler, seed=0))
         return {"sampler": label, "steps": c.sample_steps, "NFE": scen.metadata["nfe"], "n": n, "seconds": secs,
                 "scenarios/s": n / secs, "scenario-NFE/s": n * scen.metadata["nfe"] / secs}
 
     rows = {name: row(name, name) for name in SAMPLERS}
     other = "mixture" if c.guidance_mode == "blend" else "blend"  # the other guidance mode, default sampler
-    gen.config_ = replace(c, guidance_mode=other)
-    other_row = row(f"{c.sampler}, guidance_mode={other}", c.sampler)
-    gen.config_ = c
+    other_row = row(f"{c.sampler}, guidance_mode={other}", c.sampler, gen.with_settings(guidance_mode=other))
     s10k = rows[c.sampler]["seconds"] * TARGET_N / n
     how = "measured" if n == TARGET_N else f"projected linearly from n = {n}"
     where = (f"on this {os.cpu_count()}-core CPU with torch threads = {torch.get_num_threads()}" if dev.type == "cpu"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -31,7 +33,7 @@ from finscore.correlation import (
 )
 from finscore.data.checks import check_positive_int
 from finscore.errors import CheckpointError, DataError, NumericalError
-from finscore.presets import ScoreConfig, resolve_config
+from finscore.presets import SAMPLING_FIELDS, ScoreConfig, check_config, resolve_config
 from finscore.protocol import BaseGenerator, _check_n_horizon, check_contexts
 from finscore.scenarios import Scenarios
 from finscore.tails import MarketMatch, MarketTails, TukeyH
@@ -121,7 +123,7 @@ class ScoreGenerator(BaseGenerator):
         self.long_run_vol_ = np.sqrt(np.mean(train_rows**2, axis=0)) + 1e-8
         self.long_run_market_vol_ = float(np.sqrt(np.mean(train_rows.mean(axis=1) ** 2)) + 1e-8)
         vol_rows = returns if cfg.vol_fit == "all" else returns.iloc[: len(train_rows)]
-        self.vol_params_ = _fit_gjr(vol_rows) if cfg.state.vol_model == "gjr" else None
+        self.vol_params_ = _fit_gjr(vol_rows, pool=cfg.vol_pool) if cfg.state.vol_model == "gjr" else None
         ctx, tgt = _windows(values, L, H)
         self.config_ = cfg
         cond, acond, scale = self._state(ctx)
@@ -225,6 +227,26 @@ class ScoreGenerator(BaseGenerator):
         return gjr_context_variance(ctx, vol, uncond)
 
     # -------------------------------------------------------------- sample
+    def with_settings(self, **settings: Any) -> ScoreGenerator:
+        """A copy of this fitted generator that samples with other sampling settings; it shares the network.
+
+        ``settings``: fields of ``finscore.presets.SAMPLING_FIELDS`` (sampler, sample_steps, sample_schedule,
+        guidance_scale, guidance_mode, horizon_spread, horizon_shrink, sample_batch, refine_sigma), validated
+        like a new configuration. A training setting is refused: the network was fitted under it.
+        """
+        self._check_fitted()
+        known = {f.name for f in fields(ScoreConfig)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise TypeError(f"unknown ScoreConfig fields {unknown}; sampling settings: {list(SAMPLING_FIELDS)}")
+        trained = sorted(set(settings) - set(SAMPLING_FIELDS))
+        if trained:
+            raise ValueError(f"{trained} are training settings: the network was fitted under them, so a fitted "
+                             f"model cannot change them (refit with them); sampling settings: {list(SAMPLING_FIELDS)}")
+        out = copy.copy(self)
+        out.config_ = check_config(replace(self.config_, **settings))
+        return out
+
     def sample(self, n: int, horizon: int | None = None, context: pd.DataFrame | None = None, seed: Seed = None, *,
                sampler: str | None = None, steps: int | None = None, guidance=None, refine: str | None = None,
                guidance_scale: float | None = None) -> Scenarios:
@@ -450,12 +472,20 @@ def training_rows(n_rows: int, cfg: ScoreConfig) -> int:
     return n_train + cfg.context + cfg.horizon - 1
 
 
-def _fit_gjr(train: pd.DataFrame) -> dict[str, list[float]]:
-    """Per-asset GJR-GARCH(1,1)-t parameters and unconditional variances of the training rows (JSON-ready)."""
+def _fit_gjr(train: pd.DataFrame, pool: bool = False) -> dict[str, list[float]]:
+    """Per-asset GJR-GARCH(1,1)-t parameters and unconditional variances of the training rows (JSON-ready);
+    ``pool``: the dynamics shrunk toward the assets' mean (:func:`~finscore.baselines._volatility.pool_dynamics`)."""
     from finscore.baselines import GARCH
+    from finscore.baselines._volatility import pool_dynamics
 
+    if pool and train.shape[1] < 3:
+        raise DataError(f"vol_pool=True pools the GJR dynamics across assets and needs at least 3, got "
+                        f"{train.shape[1]} ({', '.join(map(str, train.columns))})")
     g = GARCH(dist="t").fit(train)
-    out = {k: getattr(g.vol_, k).tolist() for k in _GJR_FIELDS}
+    vol = g.vol_
+    if pool:  # Student-t innovations are symmetric: kappa = E[z^2 1{z<0}] = 1/2
+        vol = pool_dynamics(vol, g.dynamics_cov_, g.unconditional_variance_, np.full(len(train.columns), 0.5))
+    out = {k: getattr(vol, k).tolist() for k in _GJR_FIELDS}
     out["uncond"] = np.asarray(g.unconditional_variance_, dtype=np.float64).tolist()
     return out
 

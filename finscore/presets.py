@@ -35,13 +35,13 @@ SAMPLING_FIELDS = ("sampler", "sample_steps", "sample_schedule", "guidance_scale
 # fields added after the first checkpoints, with the value that reproduces a checkpoint written before each
 # existed: no per-asset descriptors, tail transforms, filtered scale, correlation map, guidance mode, horizon
 # spread, weighted context correlation, market tails, state-dependent tails, sampling-denoiser checkpoint
-# choice, Gaussian skip, shock cap, the GJR filter's fitting rows, a partially conditional branch or the
+# choice, Gaussian skip, shock cap, the GJR filter's fitting rows and pooling, a partially conditional branch or the
 # sampler's noise levels
 LEGACY_VALUES: dict[str, Any] = {
     "asset_loadings": 0, "target_tails": "none", "target_scale": "forecast", "target_corr": "none",
     "guidance_mode": "blend", "horizon_spread": 1.0, "corr_decay": None, "market_tails": "none",
     "tail_state": "none", "val_denoiser": "training", "precond": "scalar", "shock_cap": None, "vol_fit": "train",
-    "uncond_state": "none", "sample_schedule": "karras",
+    "vol_pool": False, "uncond_state": "none", "sample_schedule": "karras",
 }
 
 
@@ -99,6 +99,10 @@ class ScoreConfig:
     # (benchmarks/quality.md, item 45: level to slightly worse on the selection folds, so not the default). The
     # network's early stopping then sees validation targets scaled by parameters that saw them too
     vol_fit: str = "train"
+    # True: the GJR filter's alpha, gamma and beta are shrunk toward the assets' mean by their standard errors
+    # (empirical Bayes, finscore.baselines._volatility.pool_dynamics), each asset keeping its long-run variance:
+    # a few years of one asset pin its volatility dynamics down poorly (benchmarks/quality.md, item 57)
+    vol_pool: bool = False
     # "equicorr": the average correlation of the window is forecast from the context's (a regression fitted on
     # the training windows), the model-space targets are mapped from that level to the training average and
     # samples are mapped back (finscore.correlation; benchmarks/quality.md, item 17); "none": the network
@@ -211,7 +215,11 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
         raise TypeError(f"unknown ScoreGenerator arguments {unknown}; valid: {sorted(known)}")
     if isinstance(overrides.get("state"), dict):  # e.g. state={"persistence": 0.98}: fields of StateSpec
         overrides = {**overrides, "state": replace(PRESETS[preset].state, **overrides["state"])}
-    cfg = replace(PRESETS[preset], horizon=horizon, context=context, **overrides)
+    return check_config(replace(PRESETS[preset], horizon=horizon, context=context, **overrides))
+
+
+def check_config(cfg: ScoreConfig) -> ScoreConfig:
+    """``cfg`` if every field is valid and the fields agree with each other; else a ValueError naming the field."""
     if cfg.horizon < 1 or cfg.context < max(cfg.state.vol_windows):
         raise ValueError(
             f"horizon must be >= 1 and context >= {max(cfg.state.vol_windows)} days (the longest volatility window); "
@@ -259,6 +267,10 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
     check_guidance(cfg.guidance_mode, cfg.guidance_scale)
     if not (_is_number(cfg.horizon_spread) and cfg.horizon_spread > 0):
         raise ValueError(f"horizon_spread must be a finite number > 0, got {cfg.horizon_spread!r}")
+    if type(cfg.vol_pool) is not bool:
+        raise ValueError(f"vol_pool must be True or False, got {cfg.vol_pool!r}")
+    if cfg.vol_pool and cfg.state.vol_model != "gjr":
+        raise ValueError(f'vol_pool=True needs state.vol_model="gjr", got {cfg.state.vol_model!r}')
     if type(cfg.horizon_shrink) is not bool:  # 0 and 1 are not switches here
         raise ValueError(f"horizon_shrink must be True or False, got {cfg.horizon_shrink!r}")
     return cfg

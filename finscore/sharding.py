@@ -60,7 +60,8 @@ def run_shard(model_path: str, shard: Shard, out_dir: str, horizon: int | None, 
     from finscore.scenarios import _META_KEY
 
     torch.set_num_threads(threads)
-    gen = ScoreGenerator.load(model_path, device=sample_kwargs.pop("device", "auto"))
+    settings = sample_kwargs.pop("settings", {})
+    gen = ScoreGenerator.load(model_path, device=sample_kwargs.pop("device", "auto")).with_settings(**settings)
     gen.progress = False
     rng = np.random.default_rng(shard.seed)
     path = Path(out_dir) / f"part-{shard.index:05d}.parquet"
@@ -89,7 +90,8 @@ def run_shard(model_path: str, shard: Shard, out_dir: str, horizon: int | None, 
 
 def sample_sharded(model_path: str | os.PathLike, n: int, out_dir: str | os.PathLike, *, horizon: int | None = None,
                    shards: int = 8, engine: str = "local", workers: int = 2, seed: int = 0, chunk: int = 50_000,
-                   overwrite: bool = False, progress: bool = True, **sample_kwargs: Any) -> list[Path]:
+                   overwrite: bool = False, progress: bool = True, settings: dict[str, Any] | None = None,
+                   **sample_kwargs: Any) -> list[Path]:
     """Write ``n`` scenarios from a saved ScoreGenerator as a Parquet dataset of ``shards`` files.
 
     Parameters
@@ -101,6 +103,8 @@ def sample_sharded(model_path: str | os.PathLike, n: int, out_dir: str | os.Path
     engine : "local" (process pool of ``workers``), "dask" (the active ``dask.distributed`` client, else a
         local process scheduler with ``workers``) or "ray" (``ray.init()`` if needed; cluster via RAY_ADDRESS).
     chunk : scenarios per write (peak memory ~ chunk x horizon x d x 8 bytes x a few).
+    settings : sampling settings every worker applies to the loaded model (``ScoreGenerator.with_settings``);
+        checked once here, before anything is written.
     sample_kwargs : passed to ``ScoreGenerator.sample`` (sampler, steps, ...).
 
     Returns
@@ -117,6 +121,10 @@ def sample_sharded(model_path: str | os.PathLike, n: int, out_dir: str | os.Path
     model_path = str(Path(model_path).resolve())
     if not Path(model_path, "config.json").is_file():
         raise FileNotFoundError(f"{model_path} is not a saved model (ScoreGenerator.save writes config.json there)")
+    if settings:
+        from finscore.generator import ScoreGenerator
+
+        ScoreGenerator.load(model_path, device="cpu").with_settings(**settings)  # a bad setting fails here, once
     plan = plan_shards(n, shards, seed)
     out = Path(out_dir)
     existing = sorted(out.glob("part-*.parquet")) if out.exists() else []
@@ -125,7 +133,7 @@ def sample_sharded(model_path: str | os.PathLike, n: int, out_dir: str | os.Path
     out.mkdir(parents=True, exist_ok=True)
     for p in existing[len(plan):]:  # a previous, larger dataset: drop the parts this one does not replace
         p.unlink()
-    args = [(model_path, s, str(out), horizon, chunk, dict(sample_kwargs)) for s in plan]
+    args = [(model_path, s, str(out), horizon, chunk, {**sample_kwargs, "settings": dict(settings or {})}) for s in plan]
     paths = _ENGINE_RUNNERS[engine](args, workers, progress)
     return [Path(p) for p in paths]
 

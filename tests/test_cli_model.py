@@ -122,3 +122,43 @@ def test_fit_takes_any_config_field_with_set(tmp_path, capsys):
     assert main([*base, "--set", "lr=1e-3", "--set", "lr=2e-3", "--out", str(tmp_path / "bad")]) == 2
     assert "given twice" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_sample_settings_cover_the_sampling_fields():
+    from finscore.cli.sample import OWN_FLAGS, SAMPLE_SETTINGS
+    from finscore.presets import SAMPLING_FIELDS
+
+    assert sorted([*SAMPLE_SETTINGS, *OWN_FLAGS]) == sorted(SAMPLING_FIELDS)
+
+
+def test_sample_takes_sampling_settings_with_set(model_dir, tmp_path, capsys):
+    from finscore.generator import ScoreGenerator
+    from finscore.sharding import sample_sharded
+
+    common = ["--n", "64", "--steps", "4", "--seed", "5"]
+    sets = ["--set", "guidance_scale=0.0", "--set", "horizon_spread=2.0"]
+    assert main(["sample", str(model_dir), *common, *sets, "--out", str(tmp_path / "a.parquet")]) == 0
+    assert main(["sample", str(model_dir), *common, "--out", str(tmp_path / "b.parquet")]) == 0
+    got, plain = (Scenarios.from_parquet(tmp_path / f).values for f in ("a.parquet", "b.parquet"))
+    want = ScoreGenerator.load(model_dir).with_settings(guidance_scale=0.0, horizon_spread=2.0).sample(
+        64, seed=5, steps=4).values
+    np.testing.assert_array_equal(got, want)
+    assert not np.allclose(got, plain)
+    # sharded: every worker applies the settings
+    assert main(["sample", str(model_dir), *common, *sets, "--shards", "2", "--workers", "1",
+                 "--out", str(tmp_path / "sh")]) == 0
+    sample_sharded(model_dir, 64, tmp_path / "py", shards=2, workers=1, seed=5, steps=4, progress=False,
+                   settings={"guidance_scale": 0.0, "horizon_spread": 2.0})
+    sample_sharded(model_dir, 64, tmp_path / "py0", shards=2, workers=1, seed=5, steps=4, progress=False)
+    cli, py, py0 = (Scenarios.from_parquet(tmp_path / d / "part-00001.parquet").values for d in ("sh", "py", "py0"))
+    np.testing.assert_array_equal(cli, py)
+    assert not np.allclose(cli, py0)
+    capsys.readouterr()
+    bad = {"width=8": "not a sampling setting (a saved model keeps its training settings); valid: [",
+           "sampler=euler": "set sampler with --sampler", "sample_steps=3": "set sample_steps with --steps",
+           "guidance_scale=inf": "guidance_scale must be a finite number", "horizon_shrink=1": "horizon_shrink must be True or False"}
+    for item, message in bad.items():
+        for extra in ([], ["--shards", "2"]):
+            assert main(["sample", str(model_dir), *common, "--set", item, *extra, "--out", str(tmp_path / "bad")]) == 2
+            assert message in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

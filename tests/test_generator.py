@@ -334,6 +334,50 @@ def test_gjr_filter_fitting_rows(sp500_returns):
         ScoreGenerator(preset="tiny", vol_fit="val")
 
 
+
+def test_gjr_filter_with_pooled_dynamics(sp500_returns, tmp_path):
+    from finscore.baselines import GARCH
+    from finscore.baselines._volatility import pool_dynamics
+    from finscore.generator import training_rows
+
+    returns = sp500_returns.loc["2009-01-01":"2014-12-31"].iloc[:, :4]
+    g = ScoreGenerator(horizon=10, context=60, preset="tiny", target_corr="none", vol_pool=True,
+                       progress=False).fit(returns)
+    ref = GARCH(dist="t").fit(returns.iloc[: training_rows(len(returns), g.config_)])
+    want = pool_dynamics(ref.vol_, ref.dynamics_cov_, ref.unconditional_variance_, np.full(4, 0.5))
+    for k in ("mu", "omega", "alpha", "gamma", "beta"):
+        np.testing.assert_allclose(g.vol_params_[k], getattr(want, k), rtol=1e-12, err_msg=k)
+    np.testing.assert_allclose(g.vol_params_["uncond"], ref.unconditional_variance_, rtol=1e-12)
+    assert not np.allclose(g.vol_params_["beta"], ref.vol_.beta)  # the pooling moved the filter
+    g.save(tmp_path / "m")
+    back = ScoreGenerator.load(tmp_path / "m")
+    assert back.config_.vol_pool is True
+    np.testing.assert_array_equal(back.vol_params_["beta"], g.vol_params_["beta"])
+    a, b = (m.sample(50, context=returns.iloc[-60:], seed=3).values for m in (g, back))
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(DataError, match="vol_pool=True pools the GJR dynamics across assets and needs at least 3"):
+        ScoreGenerator(horizon=10, context=60, preset="tiny", vol_pool=True, progress=False).fit(returns.iloc[:, :2])
+    with pytest.raises(ValueError, match="vol_pool must be True or False, got 1"):
+        ScoreGenerator(preset="tiny", vol_pool=1)
+    with pytest.raises(ValueError, match='vol_pool=True needs state.vol_model="gjr", got \'ewma\''):
+        ScoreGenerator(preset="tiny", target_scale="forecast", state={"vol_model": "ewma"}, vol_pool=True)
+
+
+def test_with_settings_changes_how_a_fitted_model_samples_not_what_it_learned(tiny_generator):
+    g = tiny_generator
+    fewer = g.with_settings(sample_steps=4, guidance_scale=0.0)
+    assert fewer.model_ is g.model_ and (g.config_.sample_steps, g.config_.guidance_scale) != (4, 0.0)
+    np.testing.assert_array_equal(fewer.sample(32, seed=1).values,
+                                  g.sample(32, seed=1, steps=4, guidance_scale=0.0).values)
+    with pytest.raises(ValueError, match=r"\['lr', 'width'\] are training settings"):
+        g.with_settings(width=8, lr=1e-3)
+    with pytest.raises(TypeError, match=r"unknown ScoreConfig fields \['bogus'\]"):
+        g.with_settings(bogus=1)
+    with pytest.raises(ValueError, match="horizon_spread must be a finite number > 0"):
+        g.with_settings(horizon_spread=0.0)
+    with pytest.raises(NotFittedError):
+        ScoreGenerator(preset="tiny").with_settings(sample_steps=4)
+
 def test_split_windows_validates_on_the_last_share_after_a_gap_of_the_horizon():
     from finscore.generator import split_windows
     from finscore.presets import resolve_config

@@ -82,3 +82,51 @@ def unconditional_variance(p: GJRParams, kappa: np.ndarray, fallback: np.ndarray
     denom = 1.0 - p.alpha - p.gamma * kappa - p.beta
     ok = denom > 1e-3
     return np.where(ok, p.omega / np.where(ok, denom, 1.0), fallback)
+
+
+
+MAX_PERSISTENCE = 0.999
+
+
+def pool_dynamics(p: GJRParams, cov: np.ndarray, uncond: np.ndarray, kappa: np.ndarray) -> GJRParams:
+    """Each asset's ``(alpha, gamma, beta)`` shrunk toward the assets' mean by its estimation error (empirical Bayes).
+
+    With estimates ``theta_j`` (3,) and their covariances ``S_j`` (3, 3) over the d assets, the prior
+    ``theta_j ~ N(m, T)`` has ``m`` the assets' mean and ``T`` the assets' covariance of the estimates less their
+    mean estimation covariance, clipped to positive semi-definite (method of moments; Morris 1983). The posterior
+    mean ``m + T (T + S_j)^-1 (theta_j - m)`` takes the joint error into account: ``alpha`` and ``beta`` are
+    estimated with strongly negatively correlated errors, so the persistence ``alpha + kappa gamma + beta`` is
+    kept where it is well determined while its split is pooled. An asset whose covariance is not finite is pooled
+    fully (to ``m``). The results are then made admissible (``alpha >= 0``, ``alpha + gamma >= 0``, persistence at
+    most 0.999 by lowering ``beta``) and ``omega`` is reset so that each asset keeps its unconditional variance
+    ``uncond``. ``mu`` is kept.
+
+    Parameters
+    ----------
+    p : GJRParams, each field ndarray (d,), d >= 3 (James-Stein's dimension).
+    cov : ndarray (d, 3, 3) covariance of each asset's ``(alpha, gamma, beta)`` estimates.
+    uncond : ndarray (d,) unconditional variances, > 0.
+    kappa : ndarray (d,) ``E[z^2 1{z<0}]`` of each asset's innovations (1/2 when symmetric).
+    """
+    theta = np.column_stack([np.asarray(p.alpha), np.asarray(p.gamma), np.asarray(p.beta)]).astype(np.float64)
+    d = theta.shape[0]
+    cov = np.asarray(cov, dtype=np.float64)
+    if d < 3:
+        raise ValueError(f"pooling the GJR dynamics needs at least 3 assets to estimate their spread, got {d}")
+    if cov.shape != (d, 3, 3):
+        raise ValueError(f"cov must have shape ({d}, 3, 3) for {d} assets, got {cov.shape}")
+    finite = np.isfinite(cov).all(axis=(1, 2))
+    m = theta.mean(axis=0)
+    spread = np.cov(theta, rowvar=False) - (cov[finite].mean(axis=0) if finite.any() else np.zeros((3, 3)))
+    w, v = np.linalg.eigh((spread + spread.T) / 2)
+    prior = (v * np.maximum(w, 0.0)) @ v.T
+    pooled = np.tile(m, (d, 1))
+    for j in np.flatnonzero(finite):
+        gain = prior @ np.linalg.pinv(prior + cov[j], hermitian=True)
+        pooled[j] = m + gain @ (theta[j] - m)
+    alpha = np.maximum(pooled[:, 0], 0.0)
+    gamma = np.maximum(pooled[:, 1], -alpha)
+    kappa = np.asarray(kappa, dtype=np.float64)
+    beta = np.clip(pooled[:, 2], 0.0, MAX_PERSISTENCE - alpha - kappa * gamma)
+    omega = np.asarray(uncond, dtype=np.float64) * (1.0 - alpha - kappa * gamma - beta)
+    return GJRParams(np.asarray(p.mu), omega, alpha, gamma, beta)

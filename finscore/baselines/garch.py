@@ -58,6 +58,7 @@ class GARCH(BaseGenerator):
     params_ : DataFrame (d, k) ``mu, omega, alpha, gamma, beta`` in log-return units, then the
         distribution parameters (``nu`` or ``eta, lambda``).
     std_err_ : DataFrame (d, k) arch's robust standard errors in the same units.
+    dynamics_cov_ : ndarray (d, 3, 3) arch's robust covariance of each asset's ``alpha, gamma, beta`` estimates.
     sigma2_ : DataFrame (T, d) fitted conditional variances.
     std_resid_ : DataFrame (T, d) standardized residuals ``(r - mu) / sigma``.
     corr_ : ndarray (d, d) copula correlation; ``copula_dof_`` float or None.
@@ -89,6 +90,7 @@ class GARCH(BaseGenerator):
         assets = list(self.assets_)
         self.params_ = pd.DataFrame([f[0] for f in fits], index=assets, columns=names)
         self.std_err_ = pd.DataFrame([f[1] for f in fits], index=assets, columns=names)
+        self.dynamics_cov_ = np.stack([f[3] for f in fits])
         self.sigma2_ = pd.DataFrame(np.column_stack([f[2] for f in fits]), index=returns.index, columns=assets)
         self.std_resid_ = (returns - self.params_["mu"]) / np.sqrt(self.sigma2_)
         p = self.params_
@@ -112,8 +114,9 @@ class GARCH(BaseGenerator):
             self.dcc_ = fit_dcc(normal_scores(u))
             self.dcc_q_ = self.dcc_.filter(normal_scores(u), self.dcc_.qbar)
 
-    def _fit_margin(self, series: pd.Series, asset: str) -> tuple[list[float], list[float], np.ndarray]:
-        """(params, std errors, conditional variances (T,)) of one asset in log-return units."""
+    def _fit_margin(self, series: pd.Series, asset: str) -> tuple[list[float], list[float], np.ndarray, np.ndarray]:
+        """(params, std errors, conditional variances (T,), covariance (3, 3) of alpha, gamma, beta) of one asset
+        in log-return units."""
         y = _SCALE * series
         if not np.std(y.to_numpy()) > 0:
             raise DataError(f"asset {asset!r} has constant returns; a GARCH model cannot be fitted")
@@ -128,7 +131,9 @@ class GARCH(BaseGenerator):
         out = []
         for values in (res.params, res.std_err):
             out.append([float(values.get(k, 0.0)) / _UNITS.get(k.split("[")[0], 1.0) for k in arch_names])
-        return out[0], out[1], (res.conditional_volatility.to_numpy() / _SCALE) ** 2
+        dyn = ["alpha[1]", "gamma[1]", "beta[1]"]  # unit-free: the same in percent and log-return units
+        cov = res.param_cov.loc[dyn, dyn].to_numpy(np.float64)
+        return out[0], out[1], (res.conditional_volatility.to_numpy() / _SCALE) ** 2, cov
 
     def _neg_second_moment(self, q: np.ndarray) -> float:
         """kappa = E[z^2 1{z < 0}] of the fitted innovation distribution (1/2 when symmetric)."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import os
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +29,31 @@ def check_out(path: str | os.PathLike, force: bool) -> None:
 
     if Path(path).exists() and not force:
         raise FileExistsError(f"{path} exists; pass --force to replace it")
+
+
+def parse_settings(items: list[str], allowed: Sequence[str], own: dict[str, str], what: str) -> dict[str, Any]:
+    """``--set FIELD=VALUE`` strings to a dict; values are Python literals, or bare words as strings.
+
+    A field that has its own flag (``own``: field -> flag), one outside ``allowed`` (``what`` says what the allowed
+    ones are), one given twice or an item without ``=`` is a ValueError naming it.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"--set takes FIELD=VALUE, got {item!r}")
+        if name in own:
+            raise ValueError(f"set {name} with {own[name]}, not --set")
+        if name not in allowed:
+            raise ValueError(f"--set {name}: not {what}; valid: {sorted(allowed)}")
+        if name in out:
+            raise ValueError(f"--set {name} given twice")
+        try:
+            out[name] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            out[name] = text.strip()  # a bare word: a string setting such as sampler=heun
+    return out
 
 
 def load_returns(args: argparse.Namespace):

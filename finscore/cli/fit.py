@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 from dataclasses import fields
 from typing import Any
 
-from finscore.cli._common import add_data_args, load_returns
+from finscore.cli._common import add_data_args, load_returns, parse_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,28 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def parse_settings(items: list[str], steps: int | None) -> dict[str, Any]:
-    """``FIELD=VALUE`` strings to ScoreConfig overrides (``--steps`` joined in); unknown or doubled fields are errors."""
+def fit_settings(items: list[str], steps: int | None) -> dict[str, Any]:
+    """``--set FIELD=VALUE`` strings to ScoreConfig overrides (``--steps`` joined in)."""
     from finscore.presets import ScoreConfig
 
     own = {"horizon": "--horizon", "context": "--context"}
-    known = sorted({f.name for f in fields(ScoreConfig)} - set(own))
-    out: dict[str, Any] = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise ValueError(f"--set takes FIELD=VALUE, got {item!r}")
-        if name in own:
-            raise ValueError(f"set {name} with {own[name]}, not --set")
-        if name not in known:
-            raise ValueError(f"--set {name}: not a ScoreConfig field; valid: {known}")
-        if name in out:
-            raise ValueError(f"--set {name} given twice")
-        try:
-            out[name] = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError):
-            out[name] = text.strip()  # a bare word: a string setting such as sampler=heun
+    out = parse_settings(items, sorted({f.name for f in fields(ScoreConfig)} - set(own)), own, "a ScoreConfig field")
     if steps is not None:
         if "steps" in out:
             raise ValueError("give the training steps once: --steps or --set steps=..., not both")
@@ -68,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     rank, world = init_from_env()  # under torchrun: data-parallel training, rank 0 saves
     returns = load_returns(args)
-    overrides = parse_settings(args.settings, args.steps)
+    overrides = fit_settings(args.settings, args.steps)
     gen = ScoreGenerator(args.horizon, args.context, args.preset, seed=args.seed, device=args.device,
                          init_from=args.init_from, **overrides)
     if world > 1 and args.device == "auto" and torch.cuda.is_available():

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from finscore.cli._common import SAMPLER_NAMES, check_out
+from finscore.cli._common import SAMPLER_NAMES, check_out, parse_settings
+
+# sampling settings of a saved model that --set may change (finscore.presets.SAMPLING_FIELDS less those with flags),
+# spelled out so that parsing a command line does not import torch; a test checks them against SAMPLING_FIELDS
+SAMPLE_SETTINGS = ("sample_schedule", "guidance_scale", "guidance_mode", "horizon_spread", "horizon_shrink",
+                   "sample_batch", "refine_sigma")
+OWN_FLAGS = {"sampler": "--sampler", "sample_steps": "--steps"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", default="local", choices=["local", "dask", "ray"], help="engine running the shards")
     p.add_argument("--workers", type=int, default=2, help="local/dask worker processes")
     p.add_argument("--chunk", type=int, default=50_000, help="scenarios per write within a shard (memory bound)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="settings",
+                   help="a sampling setting of the model (repeatable), e.g. --set guidance_scale=0.2 "
+                        f"--set horizon_shrink=True; one of {', '.join(SAMPLE_SETTINGS)}")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=run)
 
@@ -29,17 +38,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from finscore.generator import ScoreGenerator
 
+    settings = parse_settings(args.settings, SAMPLE_SETTINGS, OWN_FLAGS,
+                              "a sampling setting (a saved model keeps its training settings)")
     if args.shards is not None:
         from finscore.sharding import sample_sharded
 
         kw = {k: v for k, v in (("sampler", args.sampler), ("steps", args.steps)) if v is not None}
         parts = sample_sharded(args.model, args.n, args.out, horizon=args.horizon, shards=args.shards,
                                engine=args.engine, workers=args.workers, seed=args.seed, chunk=args.chunk,
-                               overwrite=args.force, **kw)
+                               overwrite=args.force, settings=settings, **kw)
         print(f"wrote {len(parts)} part files with {args.n} scenarios to {args.out}")
         return 0
     check_out(args.out, args.force)
-    gen = ScoreGenerator.load(args.model)
+    gen = ScoreGenerator.load(args.model).with_settings(**settings)
     scen = gen.sample(args.n, args.horizon, seed=args.seed, sampler=args.sampler, steps=args.steps)
     scen.to_parquet(args.out, overwrite=args.force)
     print(f"wrote {args.out}: {scen}")

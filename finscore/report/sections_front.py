@@ -174,8 +174,8 @@ def conceptual_soundness(flow: Flow, ctx: ReportContext) -> None:
     ])
     keys = ("horizon", "context", "parameterization", "weighting", "train_sigma", "sigma_min", "sigma_max",
             "sampler", "sample_steps", "sample_schedule", "guidance_scale", "guidance_mode", "horizon_spread",
-            "horizon_shrink", "p_uncond", "uncond_state", "steps", "target_scale", "shock_cap", "vol_fit", "target_tails",
-            "tail_state", "target_corr", "corr_decay", "market_tails")
+            "horizon_shrink", "p_uncond", "uncond_state", "steps", "target_scale", "shock_cap", "vol_fit", "vol_pool",
+            "target_tails", "tail_state", "target_corr", "corr_decay", "market_tails")
     present = {k: cfg[k] for k in keys if k in cfg}
     if present:
         flow.table(key_value_frame(present, key="setting"), caption="Settings of this model")

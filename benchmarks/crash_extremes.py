@@ -22,6 +22,10 @@ Usage::
     python benchmarks/crash_extremes.py --seeds 0 1 2
     python benchmarks/crash_extremes.py --seeds 0 1 2 --tag puncond01 -o p_uncond=0.1
     python benchmarks/crash_extremes.py --seeds 0 --tag tsv -o tail_state=vol
+    python benchmarks/crash_extremes.py --train-start 2014 --start 2018-06-01 --end 2018-06-01 --n 8000 --seeds 0 --tag short
+
+``--train-start YYYY`` uses the models of ``quality.py --train-start`` (data before that year dropped for
+every model, GARCH included; the data name becomes ``<data>_from<YYYY>``).
 
 Writes benchmarks/results/crash_extremes_<data>_<tag>.md.
 """
@@ -50,9 +54,15 @@ def main(argv=None) -> int:
     p.add_argument("--start", default="2020-02-20")
     p.add_argument("--end", default="2020-04-30")
     p.add_argument("--n", type=int, default=100, help="scenarios per context")
+    p.add_argument("--train-start", default=None, metavar="YYYY", help="as in quality.py: a short training history")
     args = p.parse_args(argv)
     overrides = parse_overrides(args.override)
     returns = prepare(args.data, args.threads)
+    name = args.data
+    if args.train_start is not None:
+        if not (args.train_start.isdigit() and len(args.train_start) == 4):
+            p.error(f"--train-start takes a year (YYYY), got {args.train_start!r}")
+        returns, name = returns.loc[args.train_start:], f"{args.data}_from{args.train_start}"
     idx = returns.index
     inside = np.flatnonzero((idx >= pd.Timestamp(args.start)) & (idx <= pd.Timestamp(args.end)))
     origins = [i for i in inside[::5] if i >= CONTEXT_DAYS - 1 and i + HORIZON < len(idx)]
@@ -91,13 +101,13 @@ def main(argv=None) -> int:
         print(f"seed {seed}: {rows[-1]}", flush=True)
 
     for seed in args.seeds:
-        gen = _fitted(args.data, args.preset, seed, overrides, returns)
+        gen = _fitted(name, args.preset, seed, overrides, returns)
         gen.progress = False
         count("finscore", gen, seed)
     garch = GARCH().fit(returns.loc[:TRAIN_END])
     for seed in args.seeds:
         count("garch", garch, seed)
-    lines = header(f"Absurd daily returns in crash-state scenarios, `{args.data}`", "crash_extremes.py",
+    lines = header(f"Absurd daily returns in crash-state scenarios, `{name}`", "crash_extremes.py",
                    sys.argv[1:] if argv is None else argv)
     lines += [(f"Models: preset {args.preset}, overrides {overrides or 'none'}, trained to {TRAIN_END}; "
                f"{len(origins)} contexts from {idx[origins[0]].date()} to {idx[origins[-1]].date()} (every 5th "
@@ -105,7 +115,7 @@ def main(argv=None) -> int:
                f"Realized largest |daily log return| over the same windows: {realized:.3f}."), "",
               "Columns: see the script's docstring.", "",
               md_table(pd.DataFrame(rows).set_index("generator"), "{:.3f}"), "", ""]
-    publish(lines, f"crash_extremes_{args.data}_{args.tag}.md")
+    publish(lines, f"crash_extremes_{name}_{args.tag}.md")
     return 0
 
 

@@ -99,9 +99,10 @@ class ScoreConfig:
     # (benchmarks/quality.md, item 45: level to slightly worse on the selection folds, so not the default). The
     # network's early stopping then sees validation targets scaled by parameters that saw them too
     vol_fit: str = "train"
-    # True: the GJR filter's alpha, gamma and beta are shrunk toward the assets' mean by their standard errors
-    # (empirical Bayes, finscore.baselines._volatility.pool_dynamics), each asset keeping its long-run variance:
-    # a few years of one asset pin its volatility dynamics down poorly (benchmarks/quality.md, item 57)
+    # True: the GJR filter's alpha, gamma and beta are shrunk toward the assets' mean by their joint estimation
+    # error (empirical Bayes, finscore.baselines._volatility.pool_dynamics), each asset keeping its long-run
+    # variance: a few years of one asset pin its volatility dynamics down poorly. Worse on the selection folds,
+    # so off (benchmarks/quality.md, item 57)
     vol_pool: bool = False
     # "equicorr": the average correlation of the window is forecast from the context's (a regression fitted on
     # the training windows), the model-space targets are mapped from that level to the training average and

@@ -84,7 +84,6 @@ def unconditional_variance(p: GJRParams, kappa: np.ndarray, fallback: np.ndarray
     return np.where(ok, p.omega / np.where(ok, denom, 1.0), fallback)
 
 
-
 MAX_PERSISTENCE = 0.999
 
 

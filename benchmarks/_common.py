@@ -23,7 +23,8 @@ from finscore.presets import LEGACY_VALUES, PRESETS, SAMPLING_FIELDS, resolve_co
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # config fields added after the model cache was keyed (see preset_key)
-KEY_SINCE = ("market_tails", "tail_state", "val_denoiser", "precond", "shock_cap", "vol_fit", "uncond_state", "vol_pool")
+KEY_SINCE = ("market_tails", "tail_state", "val_denoiser", "precond", "shock_cap", "vol_fit", "uncond_state",
+             "vol_pool")
 
 
 def model_arguments(p) -> None:

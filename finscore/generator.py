@@ -232,7 +232,8 @@ class ScoreGenerator(BaseGenerator):
 
         ``settings``: fields of ``finscore.presets.SAMPLING_FIELDS`` (sampler, sample_steps, sample_schedule,
         guidance_scale, guidance_mode, horizon_spread, horizon_shrink, sample_batch, refine_sigma), validated
-        like a new configuration. A training setting is refused: the network was fitted under it.
+        like a new configuration, and recorded in the copy's parameters (so in its scenarios' metadata and in a
+        checkpoint it saves). A training setting is refused: the network was fitted under it.
         """
         self._check_fitted()
         known = {f.name for f in fields(ScoreConfig)}
@@ -245,6 +246,7 @@ class ScoreGenerator(BaseGenerator):
                              f"model cannot change them (refit with them); sampling settings: {list(SAMPLING_FIELDS)}")
         out = copy.copy(self)
         out.config_ = check_config(replace(self.config_, **settings))
+        out.overrides = {**self.overrides, **settings}  # what get_params, the scenarios' metadata and save record
         return out
 
     def sample(self, n: int, horizon: int | None = None, context: pd.DataFrame | None = None, seed: Seed = None, *,

@@ -51,7 +51,10 @@ def plan_shards(n: int, shards: int, seed: int = 0) -> list[Shard]:
 
 def run_shard(model_path: str, shard: Shard, out_dir: str, horizon: int | None, chunk: int,
               sample_kwargs: dict[str, Any], threads: int = 1) -> str:
-    """Generate one shard into ``out_dir/part-<k>.parquet`` (atomic), ``chunk`` scenarios at a time."""
+    """Generate one shard into ``out_dir/part-<k>.parquet`` (atomic), ``chunk`` scenarios at a time.
+
+    ``sample_kwargs``: keywords of ``ScoreGenerator.sample``, plus ``device`` (where the model is loaded) and
+    ``settings`` (applied with ``ScoreGenerator.with_settings``)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     import torch
@@ -133,7 +136,8 @@ def sample_sharded(model_path: str | os.PathLike, n: int, out_dir: str | os.Path
     out.mkdir(parents=True, exist_ok=True)
     for p in existing[len(plan):]:  # a previous, larger dataset: drop the parts this one does not replace
         p.unlink()
-    args = [(model_path, s, str(out), horizon, chunk, {**sample_kwargs, "settings": dict(settings or {})}) for s in plan]
+    kwargs = {**sample_kwargs, "settings": dict(settings or {})}
+    args = [(model_path, s, str(out), horizon, chunk, dict(kwargs)) for s in plan]
     paths = _ENGINE_RUNNERS[engine](args, workers, progress)
     return [Path(p) for p in paths]
 

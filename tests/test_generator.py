@@ -334,7 +334,6 @@ def test_gjr_filter_fitting_rows(sp500_returns):
         ScoreGenerator(preset="tiny", vol_fit="val")
 
 
-
 def test_gjr_filter_with_pooled_dynamics(sp500_returns, tmp_path):
     from finscore.baselines import GARCH
     from finscore.baselines._volatility import pool_dynamics
@@ -363,12 +362,18 @@ def test_gjr_filter_with_pooled_dynamics(sp500_returns, tmp_path):
         ScoreGenerator(preset="tiny", target_scale="forecast", state={"vol_model": "ewma"}, vol_pool=True)
 
 
-def test_with_settings_changes_how_a_fitted_model_samples_not_what_it_learned(tiny_generator):
+def test_with_settings_changes_how_a_fitted_model_samples_not_what_it_learned(tiny_generator, tmp_path):
     g = tiny_generator
     fewer = g.with_settings(sample_steps=4, guidance_scale=0.0)
     assert fewer.model_ is g.model_ and (g.config_.sample_steps, g.config_.guidance_scale) != (4, 0.0)
-    np.testing.assert_array_equal(fewer.sample(32, seed=1).values,
-                                  g.sample(32, seed=1, steps=4, guidance_scale=0.0).values)
+    scen = fewer.sample(32, seed=1)
+    np.testing.assert_array_equal(scen.values, g.sample(32, seed=1, steps=4, guidance_scale=0.0).values)
+    assert (scen.metadata["params"]["sample_steps"], scen.metadata["params"]["guidance_scale"]) == (4, 0.0)
+    assert "sample_steps" not in g.get_params()  # the original is untouched
+    fewer.save(tmp_path / "m")
+    back = ScoreGenerator.load(tmp_path / "m")
+    assert (back.config_.sample_steps, back.config_.guidance_scale, back.get_params()["sample_steps"]) == (4, 0.0, 4)
+    np.testing.assert_array_equal(back.sample(32, seed=1).values, scen.values)
     with pytest.raises(ValueError, match=r"\['lr', 'width'\] are training settings"):
         g.with_settings(width=8, lr=1e-3)
     with pytest.raises(TypeError, match=r"unknown ScoreConfig fields \['bogus'\]"):
@@ -377,6 +382,7 @@ def test_with_settings_changes_how_a_fitted_model_samples_not_what_it_learned(ti
         g.with_settings(horizon_spread=0.0)
     with pytest.raises(NotFittedError):
         ScoreGenerator(preset="tiny").with_settings(sample_steps=4)
+
 
 def test_split_windows_validates_on_the_last_share_after_a_gap_of_the_horizon():
     from finscore.generator import split_windows

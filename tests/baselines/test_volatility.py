@@ -14,7 +14,7 @@ KAPPA = 0.5  # E[z^2 1{z<0}] of symmetric innovations
 def _params(alpha, gamma, beta, omega=None):
     d = len(alpha)
     omega = np.full(d, 1e-6) if omega is None else omega
-    return GJRParams(np.full(d, 1e-4), omega, np.asarray(alpha, float), np.asarray(gamma, float), np.asarray(beta, float))
+    return GJRParams(np.full(d, 1e-4), omega, *(np.asarray(v, float) for v in (alpha, gamma, beta)))
 
 
 def _persistence(p):

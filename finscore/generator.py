@@ -574,10 +574,13 @@ def _windows(values: np.ndarray, L: int, H: int) -> tuple[np.ndarray, np.ndarray
 
 
 def data_fingerprint(returns: pd.DataFrame) -> dict[str, Any]:
-    """Identity of a training set: sha256 over dates, asset names and values."""
+    """Identity of a training set: sha256 over dates, asset names and values (the exact float64 bytes).
+
+    The dates enter as nanoseconds whatever the index's resolution (pandas 3 parses dates to microseconds,
+    pandas 2 to nanoseconds), so the same dates give the same fingerprint under either."""
     h = hashlib.sha256()
     h.update(json.dumps(list(map(str, returns.columns))).encode())
-    h.update(returns.index.asi8.tobytes())
+    h.update(pd.DatetimeIndex(returns.index).as_unit("ns").asi8.tobytes())
     h.update(np.ascontiguousarray(returns.to_numpy(np.float64)).tobytes())
     return {"sha256": h.hexdigest(), "start": returns.index[0].isoformat(), "end": returns.index[-1].isoformat(),
             "n_dates": len(returns), "n_assets": returns.shape[1]}

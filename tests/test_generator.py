@@ -704,3 +704,16 @@ def test_state_dependent_tails_are_fitted_inverted_by_the_sampler_and_saved(sp50
         ScoreGenerator(preset="tiny", tail_state="vol", target_scale="forecast")
     with pytest.raises(ValueError, match="tail_state must be one of"):
         ScoreGenerator(preset="tiny", tail_state="garch")
+
+
+def test_data_fingerprint_is_the_same_at_any_date_resolution_and_changes_with_the_data(sp500_returns):
+    from finscore.generator import data_fingerprint
+
+    r = sp500_returns.iloc[:300, :4]
+    prints = {unit: data_fingerprint(r.set_axis(r.index.as_unit(unit), axis=0))["sha256"] for unit in ("s", "us", "ns")}
+    assert len(set(prints.values())) == 1, prints
+    changed = r.copy()
+    changed.iloc[17, 2] += 1e-12
+    assert data_fingerprint(changed)["sha256"] != prints["ns"]
+    assert data_fingerprint(r.iloc[:-1])["sha256"] != prints["ns"]
+    assert data_fingerprint(r.rename(columns={r.columns[0]: "X"}))["sha256"] != prints["ns"]

@@ -38,7 +38,7 @@ import sys
 import numpy as np
 import pandas as pd
 from _common import header, md_table, model_arguments, prepare, publish
-from quality import TRAIN_END, _fitted, parse_overrides
+from quality import TRAIN_END, _fitted, add_train_start, parse_overrides, train_start
 
 from finscore.baselines import GARCH
 from finscore.conditioning import gjr_standardize
@@ -54,15 +54,11 @@ def main(argv=None) -> int:
     p.add_argument("--start", default="2020-02-20")
     p.add_argument("--end", default="2020-04-30")
     p.add_argument("--n", type=int, default=100, help="scenarios per context")
-    p.add_argument("--train-start", default=None, metavar="YYYY", help="as in quality.py: a short training history")
+    add_train_start(p)
     args = p.parse_args(argv)
     overrides = parse_overrides(args.override)
     returns = prepare(args.data, args.threads)
-    name = args.data
-    if args.train_start is not None:
-        if not (args.train_start.isdigit() and len(args.train_start) == 4):
-            p.error(f"--train-start takes a year (YYYY), got {args.train_start!r}")
-        returns, name = returns.loc[args.train_start:], f"{args.data}_from{args.train_start}"
+    returns, name = train_start(p, args, returns)
     idx = returns.index
     inside = np.flatnonzero((idx >= pd.Timestamp(args.start)) & (idx <= pd.Timestamp(args.end)))
     origins = [i for i in inside[::5] if i >= CONTEXT_DAYS - 1 and i + HORIZON < len(idx)]

@@ -218,6 +218,23 @@ class _Pooled:
                           {"members": k}) for i in range(len(contexts))]
 
 
+def add_train_start(p: argparse.ArgumentParser) -> None:
+    """The ``--train-start YYYY`` flag (read by :func:`train_start`)."""
+    p.add_argument("--train-start", default=None, metavar="YYYY",
+                   help="drop the data before this year: a short training history for every model (the results' "
+                        "and caches' data name becomes <data>_from<YYYY>)")
+
+
+def train_start(p: argparse.ArgumentParser, args: argparse.Namespace,
+                returns: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """(returns, data name): those of ``args.data`` from ``--train-start`` on, named ``<data>_from<YYYY>``."""
+    if args.train_start is None:
+        return returns, args.data
+    if not (args.train_start.isdigit() and len(args.train_start) == 4):
+        p.error(f"--train-start takes a year (YYYY), got {args.train_start!r}")
+    return returns.loc[args.train_start:], f"{args.data}_from{args.train_start}"
+
+
 def wins(model: pd.Series, base: pd.Series) -> int:
     keys = [k for k in model.index if k.startswith("dist.")]
     return int(sum(model[k] < base[k] for k in keys))
@@ -240,9 +257,7 @@ def main(argv=None) -> int:
                    help="pool the scenarios of this many models (seed s: training seeds members*s .. members*s+members-1, "
                         "n split evenly); 1: one model per seed")
     p.add_argument("--refresh-baselines", action="store_true")
-    p.add_argument("--train-start", default=None, metavar="YYYY",
-                   help="drop the data before this year: a short training history for every model (the results' "
-                        "and caches' data name becomes <data>_from<YYYY>)")
+    add_train_start(p)
     p.add_argument("--pretrain", default=None,
                    help="embedded data set to pre-train on (same settings, up to the training end); "
                         "the model for --data is fine-tuned from it")
@@ -255,11 +270,7 @@ def main(argv=None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     overrides = parse_overrides(args.override)
     returns = to_returns(load_prices(args.data))
-    name = args.data
-    if args.train_start is not None:
-        if not (args.train_start.isdigit() and len(args.train_start) == 4):
-            p.error(f"--train-start takes a year (YYYY), got {args.train_start!r}")
-        returns, name = returns.loc[args.train_start:], f"{args.data}_from{args.train_start}"
+    returns, name = train_start(p, args, returns)
     tag_b = ("" if args.var_n else "_origins") + ("" if args.var_method == "empirical" else f"_{args.var_method}")
     base, base_dates, base_days = baselines(name + tag_b, returns, args.period, n=args.n, stride=args.stride,
                                             var_n=args.var_n, var_method=args.var_method,

@@ -9,6 +9,27 @@ from pathlib import Path
 from typing import Iterator
 
 
+def check_destination(path: str | os.PathLike, *, overwrite: bool, suffix: str | None = None) -> Path:
+    """Refuse, before any work is done, an output file that the final write would refuse.
+
+    Parameters
+    ----------
+    path : destination file.
+    overwrite : if False, an existing ``path`` is a ``FileExistsError``.
+    suffix : required file suffix (e.g. ``".pdf"``), compared case-insensitively; a ValueError otherwise.
+
+    Raises ``IsADirectoryError`` for a path that is a directory, whatever ``overwrite`` says.
+    """
+    dest = Path(path)
+    if suffix is not None and dest.suffix.lower() != suffix:
+        raise ValueError(f"path must end in {suffix}, got {dest}")
+    if dest.is_dir():
+        raise IsADirectoryError(f"{dest} is a directory; give a file path")
+    if not overwrite and dest.exists():
+        raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --force) to replace it")
+    return dest
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
@@ -18,9 +39,7 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[
     path : destination file.
     overwrite : if False and ``path`` exists, raise ``FileExistsError`` before writing anything.
     """
-    dest = Path(path)
-    if not overwrite and dest.exists():
-        raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --force) to replace it")
+    dest = check_destination(path, overwrite=overwrite)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     os.close(fd)

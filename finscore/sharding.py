@@ -11,8 +11,11 @@ Workers load the model from its checkpoint directory (``ScoreGenerator.save``): 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +104,8 @@ def sample_sharded(model_path: str | os.PathLike, n: int, out_dir: str | os.Path
     ----------
     model_path : checkpoint directory written by ``ScoreGenerator.save``.
     n, horizon : scenarios in total and days per path (default: the trained horizon).
-    out_dir : directory of the dataset (``part-00000.parquet`` ...); must be empty or absent unless ``overwrite``.
+    out_dir : directory of the dataset (``part-00000.parquet`` ...); it must hold no part files unless ``overwrite``
+        (then they are replaced as a whole, once all the new shards are complete).
     shards : number of shards (the unit of randomness: the output depends on ``shards`` and ``seed`` only).
     engine : "local" (process pool of ``workers``), "dask" (the active ``dask.distributed`` client, else a
         local process scheduler with ``workers``) or "ray" (``ray.init()`` if needed; cluster via RAY_ADDRESS).
@@ -121,25 +125,40 @@ def sample_sharded(model_path: str | os.PathLike, n: int, out_dir: str | os.Path
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    if engine != "local" and importlib.util.find_spec(engine) is None:
+        raise ImportError(f"engine={engine!r} needs {engine}: pip install 'finscore[scale]'")
     model_path = str(Path(model_path).resolve())
     if not Path(model_path, "config.json").is_file():
         raise FileNotFoundError(f"{model_path} is not a saved model (ScoreGenerator.save writes config.json there)")
-    if settings:
-        from finscore.generator import ScoreGenerator
+    from finscore.generator import ScoreGenerator
 
-        ScoreGenerator.load(model_path, device="cpu").with_settings(**settings)  # a bad setting fails here, once
+    # a damaged checkpoint or a bad setting fails here, once, before anything is written
+    ScoreGenerator.load(model_path, device="cpu").with_settings(**(settings or {}))
     plan = plan_shards(n, shards, seed)
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} is a file; give a directory for the part files")
     existing = sorted(out.glob("part-*.parquet")) if out.exists() else []
     if existing and not overwrite:
         raise FileExistsError(f"{out} already holds {len(existing)} part files; pass overwrite=True (CLI: --force)")
-    out.mkdir(parents=True, exist_ok=True)
-    for p in existing[len(plan):]:  # a previous, larger dataset: drop the parts this one does not replace
-        p.unlink()
-    kwargs = {**sample_kwargs, "settings": dict(settings or {})}
-    args = [(model_path, s, str(out), horizon, chunk, dict(kwargs)) for s in plan]
-    paths = _ENGINE_RUNNERS[engine](args, workers, progress)
-    return [Path(p) for p in paths]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # the shards are written into a folder beside out_dir and moved in once all of them are complete, so a run
+    # that fails leaves an earlier dataset as it was
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        kwargs = {**sample_kwargs, "settings": dict(settings or {})}
+        args = [(model_path, s, str(stage), horizon, chunk, dict(kwargs)) for s in plan]
+        written = _ENGINE_RUNNERS[engine](args, workers, progress)
+        out.mkdir(exist_ok=True)
+        for p in existing:  # the previous dataset, replaced as a whole (a larger one leaves no stale parts)
+            p.unlink()
+        paths = []
+        for p in written:
+            paths.append(out / Path(p).name)
+            os.replace(p, paths[-1])
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return paths
 
 
 def _run_local(args: list[tuple], workers: int, progress: bool) -> list[str]:
@@ -155,10 +174,7 @@ def _run_local(args: list[tuple], workers: int, progress: bool) -> list[str]:
 
 
 def _run_dask(args: list[tuple], workers: int, progress: bool) -> list[str]:
-    try:
-        import dask
-    except ImportError as exc:
-        raise ImportError("engine='dask' needs dask: pip install 'finscore[scale]'") from exc
+    import dask
     tasks = [dask.delayed(run_shard)(*a) for a in args]
     try:
         from distributed import get_client
@@ -170,10 +186,7 @@ def _run_dask(args: list[tuple], workers: int, progress: bool) -> list[str]:
 
 
 def _run_ray(args: list[tuple], workers: int, progress: bool) -> list[str]:
-    try:
-        import ray
-    except ImportError as exc:
-        raise ImportError("engine='ray' needs ray: pip install 'finscore[scale]'") from exc
+    import ray
     if not ray.is_initialized():
         ray.init(num_cpus=None if os.environ.get("RAY_ADDRESS") else workers)
     remote = ray.remote(num_cpus=1)(run_shard)

@@ -163,3 +163,43 @@ def test_sample_takes_sampling_settings_with_set(model_dir, tmp_path, capsys):
             assert main(["sample", str(model_dir), *common, "--set", item, *extra, "--out", str(tmp_path / "bad")]) == 2
             assert message in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_outputs_the_final_write_would_refuse_fail_before_any_work(model_dir, tmp_path, capsys, monkeypatch):
+    from finscore.generator import ScoreGenerator
+
+    def no_work(*a, **k):
+        raise AssertionError("training started although the output is refused")
+
+    monkeypatch.setattr(ScoreGenerator, "fit", no_work)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("the user's")
+    fit = ["fit", "--data", "sp500", "--preset", "tiny", "--out", str(mine)]
+    assert main(fit) == 2 and "pass overwrite=True (CLI: --force)" in capsys.readouterr().err
+    assert main([*fit, "--force"]) == 2  # --force replaces a checkpoint, never a folder of other files
+    assert "not part of a checkpoint (notes.txt)" in capsys.readouterr().err
+    assert (mine / "notes.txt").read_text() == "the user's"
+    assert main(["demo", "--out", str(tmp_path / "demo.txt"), "--model-dir", str(tmp_path / "m")]) == 2
+    assert "must end in .pdf" in capsys.readouterr().err and not (tmp_path / "m").exists()
+    # a directory as the Parquet file: refused before sampling, even with --force
+    monkeypatch.setattr(ScoreGenerator, "load", no_work)
+    assert main(["sample", str(model_dir), "--n", "8", "--out", str(mine), "--force"]) == 2
+    assert "is a directory; give a file path" in capsys.readouterr().err
+
+
+def test_sample_sharding_flags_need_shards(model_dir, tmp_path, capsys):
+    out = tmp_path / "s.parquet"
+    assert main(["sample", str(model_dir), "--n", "8", "--workers", "4", "--out", str(out)]) == 2
+    assert "--workers applies only with --shards" in capsys.readouterr().err
+    assert main(["sample", str(model_dir), "--n", "8", "--engine", "local", "--chunk", "4", "--out", str(out)]) == 2
+    assert "--engine, --chunk apply only with --shards" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_date_flag_that_is_not_a_date(capsys):
+    for argv in (["data", "info", "sp500", "--end", "garbage"], ["demo", "--train-end", "2021-02-30"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        assert "not a date" in capsys.readouterr().err

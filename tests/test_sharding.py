@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from finscore.errors import CheckpointError
 from finscore.scenarios import Scenarios
 from finscore.sharding import plan_shards, sample_sharded
 
@@ -40,3 +41,56 @@ def test_bad_arguments(tiny_generator, tmp_path):
         sample_sharded(tmp_path, 10, tmp_path / "o", engine="spark")
     with pytest.raises(FileNotFoundError, match="not a saved model"):
         sample_sharded(tmp_path, 10, tmp_path / "o")
+
+
+def test_a_failed_run_leaves_the_earlier_dataset(tiny_generator, tmp_path, monkeypatch):
+    from finscore import sharding
+
+    model = tmp_path / "model"
+    tiny_generator.save(model)
+    kw = {"seed": 1, "workers": 1, "progress": False, "sampler": "euler", "steps": 4, "device": "cpu"}
+    out = tmp_path / "out"
+    sample_sharded(model, 30, out, shards=3, **kw)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = sharding.run_shard
+
+    def fails_on_the_second(*args):
+        if args[1].index == 1:
+            raise RuntimeError("worker died")
+        return real(*args)
+
+    monkeypatch.setattr(sharding, "run_shard", fails_on_the_second)
+    with pytest.raises(RuntimeError, match="worker died"):
+        sample_sharded(model, 40, out, shards=2, overwrite=True, **{**kw, "seed": 2})
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "out"]  # no staging folder left
+    monkeypatch.setattr(sharding, "run_shard", real)
+    # a damaged checkpoint fails in the caller, before any worker starts
+    (model / "model.safetensors").write_bytes(b"truncated")
+    with pytest.raises(CheckpointError, match="sha256"):
+        sample_sharded(model, 40, out, shards=2, overwrite=True, **kw)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_smaller_dataset_replaces_a_larger_one_whole(tiny_generator, tmp_path):
+    model = tmp_path / "model"
+    tiny_generator.save(model)
+    kw = {"workers": 1, "progress": False, "sampler": "euler", "steps": 4, "device": "cpu"}
+    sample_sharded(model, 30, tmp_path / "out", shards=3, seed=1, **kw)
+    sample_sharded(model, 20, tmp_path / "out", shards=2, seed=2, overwrite=True, **kw)
+    sample_sharded(model, 20, tmp_path / "fresh", shards=2, seed=2, **kw)
+    assert pd.read_parquet(tmp_path / "out").equals(pd.read_parquet(tmp_path / "fresh"))
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["part-00000.parquet", "part-00001.parquet"]
+
+
+def test_a_missing_engine_fails_before_anything_is_written(tiny_generator, tmp_path):
+    import importlib.util
+
+    engine = next((e for e in ("dask", "ray") if importlib.util.find_spec(e) is None), None)
+    if engine is None:
+        pytest.skip("dask and ray are both installed")
+    model = tmp_path / "model"
+    tiny_generator.save(model)
+    with pytest.raises(ImportError, match=rf"engine='{engine}' needs {engine}: pip install 'finscore\[scale\]'"):
+        sample_sharded(model, 10, tmp_path / "o", engine=engine)
+    assert not (tmp_path / "o").exists()

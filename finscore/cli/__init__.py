@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (FinscoreError, FileNotFoundError, FileExistsError, ValueError) as exc:
+    except (FinscoreError, OSError, ValueError, ImportError) as exc:  # OSError: missing, existing, unwritable paths
         print(f"finscore {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

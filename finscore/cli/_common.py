@@ -19,16 +19,33 @@ BASELINES = {"garch": "GARCH", "copula": "GaussianCopula", "fhs": "HistoricalSim
 def add_data_args(p: argparse.ArgumentParser, *, required: bool = False) -> None:
     p.add_argument("--data", default="sp500", required=required,
                    help="embedded data set name (see `finscore data list`) or a CSV/Parquet price file")
-    p.add_argument("--start", dest="data_start", default=None, help="first date of the price history (YYYY-MM-DD)")
-    p.add_argument("--end", dest="data_end", default=None, help="last date of the price history (YYYY-MM-DD)")
+    p.add_argument("--start", dest="data_start", default=None, type=date_arg,
+                   help="first date of the price history (YYYY-MM-DD)")
+    p.add_argument("--end", dest="data_end", default=None, type=date_arg,
+                   help="last date of the price history (YYYY-MM-DD)")
 
 
-def check_out(path: str | os.PathLike, force: bool) -> None:
-    """Refuse an existing output file before any work is done (the write itself checks again, atomically)."""
-    from pathlib import Path
+def check_out(path: str | os.PathLike, force: bool, suffix: str | None = None) -> None:
+    """Refuse, before any work is done, an output file the final write would refuse: an existing file without
+    ``--force``, a directory, or (with ``suffix``) the wrong suffix."""
+    from finscore._io import check_destination
 
-    if Path(path).exists() and not force:
-        raise FileExistsError(f"{path} exists; pass --force to replace it")
+    if not check_destination(path, overwrite=True, suffix=suffix).exists() or force:
+        return
+    raise FileExistsError(f"{path} exists; pass --force to replace it")
+
+
+def date_arg(text: str) -> str:
+    """argparse ``type`` of a date flag: the text unchanged if pandas reads it as a date, else a usage error."""
+    import pandas as pd
+
+    try:
+        ok = pd.notna(pd.Timestamp(text))
+    except (ValueError, TypeError, OverflowError):
+        ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)")
+    return text
 
 
 def parse_settings(items: list[str], allowed: Sequence[str], own: dict[str, str], what: str) -> dict[str, Any]:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from finscore.cli._common import check_out, load_generator, load_returns, parse_weights
+from finscore.cli._common import (
+    check_out,
+    date_arg,
+    load_generator,
+    load_returns,
+    parse_weights,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,8 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", metavar="MODEL",
                    help="saved ScoreGenerator directory or a baseline: garch, copula, fhs, bootstrap")
     p.add_argument("--data", default="sp500", help="embedded data set name or a CSV/Parquet price file")
-    p.add_argument("--start", required=True, help="first forecast date (YYYY-MM-DD)")
-    p.add_argument("--end", default=None, help="last forecast date (default: the end of the data)")
+    p.add_argument("--start", required=True, type=date_arg, help="first forecast date (YYYY-MM-DD)")
+    p.add_argument("--end", default=None, type=date_arg, help="last forecast date (default: the end of the data)")
     p.add_argument("--weights", default="equal", help="'equal' or comma-separated weights in the data's asset order")
     p.add_argument("--levels", default="0.95,0.975,0.99", help="comma-separated VaR / ES levels in (0, 1)")
     p.add_argument("--horizon-days", type=int, default=1, help="days of the forecast return (>1: overlapping)")

@@ -6,6 +6,8 @@ import argparse
 
 import pandas as pd
 
+from finscore.cli._common import date_arg
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("data", help="list embedded datasets or summarise a price source")
@@ -14,8 +16,8 @@ def register(subparsers) -> None:
     sub.add_parser("list", help="list the embedded datasets").set_defaults(func=run)
     info = sub.add_parser("info", help="summarise a price source (embedded name, CSV/Parquet path, yahoo:TICKERS)")
     info.add_argument("source", help="embedded name, file path or 'yahoo:AAPL,MSFT'")
-    info.add_argument("--start", default=None, help="first date (embedded sets default to 2000-01-01)")
-    info.add_argument("--end", default=None, help="last date")
+    info.add_argument("--start", default=None, type=date_arg, help="first date (embedded sets default to 2000-01-01)")
+    info.add_argument("--end", default=None, type=date_arg, help="last date")
     info.add_argument("--assets", default=None, help="comma-separated assets to keep")
     info.add_argument("--max-ffill", type=int, default=5, help="longest forward-filled gap (dates)")
     info.add_argument("--no-strict", action="store_true", help="repair bad data (reported) instead of failing")

@@ -12,14 +12,14 @@ import argparse
 import sys
 import time
 
-from finscore.cli._common import check_out
+from finscore.cli._common import check_out, date_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="train the fast preset on the embedded data and write reports/demo.pdf")
     p.add_argument("--out", default="reports/demo.pdf", help="output PDF (default: %(default)s)")
     p.add_argument("--model-dir", default="reports/demo-model", help="where the trained model is saved")
-    p.add_argument("--train-end", default="2021-12-31",
+    p.add_argument("--train-end", default="2021-12-31", type=date_arg,
                    help="last training date; the report covers the dates after it (default: %(default)s)")
     p.add_argument("--preset", default="fast", choices=["default", "fast", "tiny"])
     p.add_argument("--n", type=int, default=200, help="scenarios per evaluation / backtest date")
@@ -36,9 +36,10 @@ def run(args: argparse.Namespace) -> int:
     from finscore.data import load_prices, to_returns
     from finscore.generator import ScoreGenerator
     from finscore.report.pipeline import validation_report
+    from finscore.train.checkpoint import check_checkpoint_destination
 
-    for target in (args.out, args.model_dir):
-        check_out(target, args.force)  # fail before minutes of training, not after
+    check_out(args.out, args.force, suffix=".pdf")  # fail before minutes of training, not after
+    check_checkpoint_destination(args.model_dir, overwrite=args.force)
     t0 = time.perf_counter()
     say = lambda m: print(f"[{time.perf_counter() - t0:5.0f}s] {m}", file=sys.stderr, flush=True)  # noqa: E731
     torch.set_num_threads(max(1, torch.get_num_threads()))

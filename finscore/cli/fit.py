@@ -47,9 +47,11 @@ def run(args: argparse.Namespace) -> int:
     from finscore.generator import ScoreGenerator
     import torch
 
+    from finscore.train.checkpoint import check_checkpoint_destination
     from finscore.train.distributed import init_from_env
 
     rank, world = init_from_env()  # under torchrun: data-parallel training, rank 0 saves
+    check_checkpoint_destination(args.out, overwrite=args.force)  # fail before minutes of training, not after
     returns = load_returns(args)
     overrides = fit_settings(args.settings, args.steps)
     gen = ScoreGenerator(args.horizon, args.context, args.preset, seed=args.seed, device=args.device,

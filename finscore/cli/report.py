@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from finscore.cli._common import BASELINES, add_data_args, load_generator, load_returns, parse_weights
+from finscore.cli._common import BASELINES, add_data_args, date_arg, load_generator, load_returns, parse_weights
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,9 +15,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output PDF, e.g. reports/sp500.pdf")
     p.add_argument("--baselines", default="garch,copula,fhs",
                    help=f"comma-separated baselines from {sorted(BASELINES)}, or '' for none (default: %(default)s)")
-    p.add_argument("--train-end", default=None, help="last training date (default: the model's last fitted date)")
-    p.add_argument("--test-start", default=None, help="first forecast date (default: the day after --train-end)")
-    p.add_argument("--test-end", default=None, help="last date of realized data used (default: end of the data)")
+    p.add_argument("--train-end", default=None, type=date_arg,
+                   help="last training date (default: the model's last fitted date)")
+    p.add_argument("--test-start", default=None, type=date_arg,
+                   help="first forecast date (default: the day after --train-end)")
+    p.add_argument("--test-end", default=None, type=date_arg,
+                   help="last date of realized data used (default: end of the data)")
     p.add_argument("--horizon", type=int, default=None, help="days per evaluated path (default: the model's, else 20)")
     p.add_argument("--n", type=int, default=500, help="scenarios per evaluation date")
     p.add_argument("--stride", type=int, default=5, help="trading days between evaluation dates")

@@ -25,9 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shards", type=int, default=None,
                    help="write a sharded Parquet dataset: the shard is the unit of randomness, so the output "
                         "is identical for any number of workers")
-    p.add_argument("--engine", default="local", choices=["local", "dask", "ray"], help="engine running the shards")
-    p.add_argument("--workers", type=int, default=2, help="local/dask worker processes")
-    p.add_argument("--chunk", type=int, default=50_000, help="scenarios per write within a shard (memory bound)")
+    p.add_argument("--engine", default=None, choices=["local", "dask", "ray"],
+                   help="engine running the shards (with --shards; default: local)")
+    p.add_argument("--workers", type=int, default=None, help="local/dask worker processes (with --shards; default: 2)")
+    p.add_argument("--chunk", type=int, default=None,
+                   help="scenarios per write within a shard (memory bound; with --shards; default: 50000)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="settings",
                    help="a sampling setting of the model (repeatable), e.g. --set guidance_scale=0.2 "
                         f"--set horizon_shrink=True; one of {', '.join(SAMPLE_SETTINGS)}")
@@ -40,15 +42,19 @@ def run(args: argparse.Namespace) -> int:
 
     settings = parse_settings(args.settings, SAMPLE_SETTINGS, OWN_FLAGS,
                               "a sampling setting (a saved model keeps its training settings)")
+    sharding = {k: v for k, v in (("engine", args.engine), ("workers", args.workers), ("chunk", args.chunk))
+                if v is not None}
     if args.shards is not None:
         from finscore.sharding import sample_sharded
 
         kw = {k: v for k, v in (("sampler", args.sampler), ("steps", args.steps)) if v is not None}
         parts = sample_sharded(args.model, args.n, args.out, horizon=args.horizon, shards=args.shards,
-                               engine=args.engine, workers=args.workers, seed=args.seed, chunk=args.chunk,
-                               overwrite=args.force, settings=settings, **kw)
+                               seed=args.seed, overwrite=args.force, settings=settings, **sharding, **kw)
         print(f"wrote {len(parts)} part files with {args.n} scenarios to {args.out}")
         return 0
+    if sharding:
+        raise ValueError(f"{', '.join('--' + k for k in sharding)} appl{'ies' if len(sharding) == 1 else 'y'} only "
+                         "with --shards")
     check_out(args.out, args.force)
     gen = ScoreGenerator.load(args.model).with_settings(**settings)
     scen = gen.sample(args.n, args.horizon, seed=args.seed, sampler=args.sampler, steps=args.steps)

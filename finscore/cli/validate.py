@@ -8,6 +8,7 @@ from finscore.cli._common import (
     BASELINES,
     add_data_args,
     check_out,
+    date_arg,
     load_generator,
     load_returns,
 )
@@ -19,9 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_args(p)
     p.add_argument("--baselines", default="garch,copula,fhs",
                    help=f"comma-separated baselines from {sorted(BASELINES)}, or '' for none (default: %(default)s)")
-    p.add_argument("--train-end", required=True, help="last training date (YYYY-MM-DD); baselines are fitted up to it")
-    p.add_argument("--test-start", required=True, help="first forecast date (YYYY-MM-DD), after --train-end")
-    p.add_argument("--test-end", default=None, help="last date of realized data used (default: end of the data)")
+    p.add_argument("--train-end", required=True, type=date_arg,
+                   help="last training date (YYYY-MM-DD); baselines are fitted up to it")
+    p.add_argument("--test-start", required=True, type=date_arg,
+                   help="first forecast date (YYYY-MM-DD), after --train-end")
+    p.add_argument("--test-end", default=None, type=date_arg,
+                   help="last date of realized data used (default: end of the data)")
     p.add_argument("--horizon", type=int, default=None, help="days per path (default: the model's, else 20)")
     p.add_argument("--n", type=int, default=500, help="scenarios per forecast date")
     p.add_argument("--stride", type=int, default=5, help="trading days between forecast dates")

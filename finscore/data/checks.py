@@ -16,6 +16,17 @@ def check_positive_int(value, name: str) -> int:
     return int(value)
 
 
+def check_date(value, name: str) -> pd.Timestamp:
+    """``value`` (a string, date or Timestamp) as a Timestamp, else a ``DataError`` naming the argument ``name``."""
+    try:
+        t = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise DataError(f"{name}: cannot read {value!r} as a date ({exc})") from None
+    if t is pd.NaT:
+        raise DataError(f"{name}: {value!r} is not a date")
+    return t
+
+
 def check_returns(returns: pd.DataFrame, *, name: str = "returns", min_rows: int = 2,
                   reject_prices: bool = False) -> pd.DataFrame:
     """Validate a (n_dates, n_assets) frame of daily returns and return it as float64.

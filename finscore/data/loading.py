@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from finscore.data import alignment, cleaning
+from finscore.data.checks import check_date
 from finscore.data.embedded import DATASETS, EMBEDDED_DEFAULT_START, read_embedded
 from finscore.data.sources import read_file, to_wide
 from finscore.data.yahoo import PREFIX, load_yahoo
@@ -102,7 +103,7 @@ def load_prices(
     frame = to_wide(raw, name=name, strict=strict, repairs=repairs)
     frame = cleaning.fix_dates(frame, name=name, strict=strict, repairs=repairs)
     implicit_start = embedded and start is None
-    if implicit_start and end is not None and pd.Timestamp(end) < pd.Timestamp(EMBEDDED_DEFAULT_START):
+    if implicit_start and end is not None and check_date(end, "end") < pd.Timestamp(EMBEDDED_DEFAULT_START):
         raise DataError(f"end {pd.Timestamp(end).date()} is before the default start {EMBEDDED_DEFAULT_START} of "
                         f"embedded data (1990s prices are rounded, see data/README.md); pass start explicitly")
     frame = cleaning.select(frame, name=name, assets=assets, end=end,

@@ -7,6 +7,7 @@ case-insensitive); it is detected automatically and pivoted to wide form.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,12 +46,43 @@ def read_file(path: str | Path) -> pd.DataFrame:
         if name.endswith(PARQUET_SUFFIXES):
             return pd.read_parquet(path)
         if name.endswith(CSV_SUFFIXES):
-            return pd.read_csv(path, sep="\t" if name.endswith(".tsv") else ",")
+            sep = "\t" if name.endswith(".tsv") else ","
+            _check_header(pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str).iloc[0].tolist(), path)
+            return pd.read_csv(path, sep=sep)
+    except DataError:
+        raise
     except Exception as exc:  # pandas / pyarrow / codec errors all mean "cannot parse"
         raise DataSourceError(f"cannot parse price file {path}: {type(exc).__name__}: {exc}") from exc
     raise DataSourceError(
         f"unsupported price file type {path.name!r}; use one of {', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)}"
     )
+
+
+def _check_header(cells: list, path: Path) -> None:
+    """A CSV's first row must be a header: no repeated names (pandas would rename them silently), and not a row of
+    data (which would be read as the names and lost)."""
+    names = ["" if pd.isna(c) else str(c).strip() for c in cells]
+    repeated = sorted({c for c in names if c and names.count(c) > 1})  # pandas names empty ones "Unnamed: k"
+    if repeated:
+        raise DataError(f"price file {path} repeats the column name(s) {repeated} in its header; give each asset "
+                        "one column")
+    numbers = pd.to_numeric(pd.Series(cells[1:], dtype=object), errors="coerce")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas' format-inference warnings for a name that is no date
+        first_is_date = pd.notna(pd.to_datetime(names[0], errors="coerce"))
+    if len(cells) > 1 and numbers.notna().all() and first_is_date:
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        raise DataError(f"price file {path} has no header: its first row ({shown}) is data; add a header row (the "
+                        "date column's name, then one name per asset)")
+
+
+def _local_timestamp(value) -> pd.Timestamp:
+    """One value as a tz-naive timestamp of its local wall time (NaT if unparsable)."""
+    try:
+        t = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+    return t if t is pd.NaT or t.tz is None else t.tz_localize(None)
 
 
 def parse_dates(values, *, name: str, column: str = "date") -> pd.DatetimeIndex:
@@ -69,17 +101,25 @@ def parse_dates(values, *, name: str, column: str = "date") -> pd.DatetimeIndex:
         missing = raw.isna().to_numpy()
         if missing.any():
             raise DataError(f"{name} has a missing date in column {column!r} at row {int(np.argmax(missing))}")
-        idx = pd.DatetimeIndex(pd.to_datetime(raw, errors="coerce"))
+        try:
+            idx = pd.DatetimeIndex(pd.to_datetime(raw, errors="coerce"))
+        except (ValueError, TypeError):  # mixed UTC offsets (e.g. across daylight saving): each value's local date
+            idx = pd.DatetimeIndex([_local_timestamp(v) for v in raw])
         bad = idx.isna()
         if bad.any():
             i = int(np.argmax(bad))
             raise DataError(f"{name} has an unparsable date {raw.iloc[i]!r} in column {column!r} at row {i}")
     if idx.tz is not None:
         idx = idx.tz_localize(None)  # keep the local calendar date of each timestamp
-    return pd.DatetimeIndex(idx, name="date")
+    # daily data: a time of day (e.g. a close stamped 16:00) is dropped, so two rows of one day are duplicate dates
+    return pd.DatetimeIndex(idx.normalize(), name="date")
 
 
 def _pivot_long(frame: pd.DataFrame, date_col, asset_col, price_col, *, name: str, strict: bool, repairs: list[str]):
+    blank = (frame[asset_col].isna() | (frame[asset_col].astype(str).str.strip() == "")).to_numpy()
+    if blank.any():
+        raise DataError(f"{name} (long form) has a missing asset name in column {asset_col!r} at row "
+                        f"{int(np.argmax(blank))}")
     long = pd.DataFrame(
         {"date": parse_dates(frame[date_col], name=name, column=str(date_col)), "asset": frame[asset_col].astype(str)}
     )

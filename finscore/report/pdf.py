@@ -60,13 +60,9 @@ def write_pdf(path: str | os.PathLike, *, model: Any, evaluation=None, backtests
     from matplotlib.backends.backend_pdf import PdfPages
 
     from finscore import __version__
-    from finscore._io import atomic_path
+    from finscore._io import atomic_path, check_destination
 
-    dest = Path(path)
-    if dest.suffix.lower() != ".pdf":
-        raise ValueError(f"path must end in .pdf, got {dest}")
-    if dest.exists() and not overwrite:
-        raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --force) to replace it")
+    dest = check_destination(path, overwrite=overwrite, suffix=".pdf")
     ctx = _context(model, evaluation, backtests, stress, model_name, data_name, seed, findings_thresholds, notes)
     flow = Flow(page_size=page_size, footer=f"finscore {__version__} validation report: {model_name} "
                                            f"(model id {ctx.info.model_id})")

@@ -9,6 +9,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
+from finscore._io import check_destination
+from finscore.data.checks import check_date
 from finscore.errors import DataError
 from finscore.report.pdf import write_pdf
 from finscore.report.stress import run_stress, supports_guidance
@@ -49,9 +51,7 @@ def validation_report(path: str | os.PathLike, model: Any, returns: pd.DataFrame
     from finscore.validation import evaluate
 
     say = log or (lambda _msg: None)
-    dest = Path(path)
-    if dest.exists() and not overwrite:  # fail before hours of work, not after
-        raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --force) to replace it")
+    dest = check_destination(path, overwrite=overwrite, suffix=".pdf")  # fail before hours of work, not after
     baselines = dict(baselines or {})
     if model_name in baselines:
         raise DataError(f"baseline name {model_name!r} is the model's name; rename one of them")
@@ -60,16 +60,18 @@ def validation_report(path: str | os.PathLike, model: Any, returns: pd.DataFrame
         train_end = getattr(model, "fit_end_", None)
         if train_end is None:
             raise DataError("train_end is required: the model is not fitted, so its training period is unknown")
-    train_end = pd.Timestamp(train_end)
+    train_end = check_date(train_end, "train_end")
     if test_start is None:
         later = returns.index[returns.index > train_end]
         if len(later) == 0:
             raise DataError(f"no data after train_end {train_end.date()} to test on")
         test_start = later[0]
+    test_start = check_date(test_start, "test_start")
+    test_end = None if test_end is None else check_date(test_end, "test_end")
     horizon = horizon or getattr(model, "horizon", None) or 20
     gens = {model_name: model, **baselines}
     fit = list(baselines) + ([] if fitted else [model_name])
-    say(f"evaluating {', '.join(gens)} from {pd.Timestamp(test_start).date()} (fitting {', '.join(fit) or 'none'})")
+    say(f"evaluating {', '.join(gens)} from {test_start.date()} (fitting {', '.join(fit) or 'none'})")
     ev = evaluate(gens, returns, train_end=train_end, test_start=test_start, test_end=test_end, horizon=horizon,
                   stride=stride, n_scenarios=n_scenarios, weights=weights, seed=seed, fit=fit, progress=progress)
     backtests = {}

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from finscore._typing import Seed
-from finscore.data.checks import check_positive_int, check_returns
+from finscore.data.checks import check_date, check_positive_int, check_returns
 from finscore.errors import DataError, NumericalError
 from finscore.protocol import warn_look_ahead
 from finscore.risk.measures import check_levels, check_var_method
@@ -156,19 +156,14 @@ def backtest(
 
 def _forecast_positions(index: pd.DatetimeIndex, start, end, horizon_days: int, ctx_len: int) -> np.ndarray:
     """Row positions of the forecast dates; errors name the date and the rows needed."""
-    given = start
-    try:
-        start = pd.Timestamp(start)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"start must be a date (e.g. '2019-01-02'), got {given!r}") from exc
-    if pd.isna(start):
-        raise ValueError(f"start must be a date (e.g. '2019-01-02'), got {given!r}")
+    start = check_date(start, "start")
+    end = None if end is None else check_date(end, "end")
     p0 = int(index.searchsorted(start))
     last = len(index) - 1 - horizon_days  # the last date with horizon_days realized rows after it
     if end is not None:
-        last = min(last, int(index.searchsorted(pd.Timestamp(end), side="right")) - 1)
+        last = min(last, int(index.searchsorted(end, side="right")) - 1)
     if p0 > last:
-        until = "" if end is None else f" and be <= end {pd.Timestamp(end).date()}"
+        until = "" if end is None else f" and be <= end {end.date()}"
         raise DataError(f"no forecast dates: start {start.date()} must leave {horizon_days} day(s) of realized "
                         f"returns before the end of the data ({index[-1].date()}){until}")
     if p0 + 1 < ctx_len:

@@ -150,6 +150,12 @@ def acerbi_szekely(
     Returns
     -------
     ESTestResult; p-values are ``(1 + #{Z_sim <= Z}) / (n_sim + 1)``.
+
+    Raises
+    ------
+    ValueError
+        Non-finite inputs, mismatched shapes, or a date whose ES forecast (or its scenarios' expected ES
+        estimate) is not a loss: the statistics divide by them.
     """
     x = np.asarray(realized, dtype=np.float64)
     s = np.asarray(scenarios, dtype=np.float64)
@@ -170,8 +176,14 @@ def acerbi_szekely(
     alpha = 1.0 - float(check_levels(level)[0])
     k = max(1, int(np.floor(t_obs * alpha)))
     den = -(s @ _z3_weights(n_scen, t_obs, k))  # (T,) expected ES estimate under H0, a positive loss
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = (s / den[:, None]).sum(axis=0)  # (N,)
+    # Z1 and Z2 divide by ES, Z3 by den: a forecast with no loss in its tail is outside the tests' domain
+    for name, vals, what in (("es", np.asarray(es, dtype=np.float64), "ES forecast"),
+                             ("scenarios", den, "expected ES estimate of the scenarios")):
+        if np.any(vals <= 0):
+            t = int(np.argmax(vals <= 0))
+            raise ValueError(f"{name}: the {what} is not a loss on {int(np.sum(vals <= 0))} date(s), the first at "
+                             f"position {t} ({vals[t]:.6g}); the Acerbi-Szekely tests need positive ES")
+    a = (s / den[:, None]).sum(axis=0)  # (N,)
 
     z1, z2 = z1_z2(x, var, es, level)
     # rank c = #{scenarios <= X} is uniform on 0..N under H0; c -> min(c, N - 1) matches the lower tail
@@ -184,8 +196,6 @@ def acerbi_szekely(
     sim3 = _z3_from_ranks(draw, a, k)
 
     def p_and_crit(z: float, sim: np.ndarray) -> tuple[float, float]:
-        if not np.isfinite(z):  # e.g. Z3 where a date's scenarios have no loss tail
-            return float("nan"), float("nan")
         return float((1 + np.sum(sim <= z)) / (sim.size + 1)), float(np.quantile(sim, 0.05))
 
     (p1, c1), (p2, c2), (p3, c3) = (p_and_crit(float(z), sim) for z, sim in ((z1, sim1), (z2, sim2), (z3, sim3)))

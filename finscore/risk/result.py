@@ -11,9 +11,11 @@ import pandas as pd
 
 from finscore.errors import DataError
 from finscore.risk import coverage
-from finscore.risk.es_tests import acerbi_szekely
+from finscore.risk.es_tests import ESTestResult, acerbi_szekely
 from finscore.risk.losses import diebold_mariano, fz0_loss, model_confidence_set, pinball_loss
 from finscore.risk.measures import es, var
+
+_NO_ES_TEST = ESTestResult(*[float("nan")] * 9, n_sim=0)  # the ES tests where some ES forecast is not a loss
 
 
 def var_es_frames(scenario_returns: np.ndarray, levels: tuple[float, ...], index: pd.Index,
@@ -84,6 +86,8 @@ class BacktestResult:
         Coverage tests assume independent exceedances; with ``horizon_days > 1`` the
         overlapping forecasts make them dependent and the p-values too small.
         ``n_sim`` H0 simulations give the Acerbi–Szekely p-values (seed: the backtest's).
+        ``es_nonpositive`` counts the dates whose ES forecast is not a loss (ES <= 0); where it is not 0,
+        the FZ0 loss and the Acerbi–Szekely tests are undefined and ``mean_fz0`` and ``as_*`` are NaN.
         """
         seed = self.metadata.get("seed", 0) if seed is None else seed
         seed = seed if isinstance(seed, (int, np.integer)) else 0
@@ -93,8 +97,10 @@ class BacktestResult:
             x, n = int(hits.sum()), hits.size
             uc, cc = coverage.kupiec(hits, lv), coverage.christoffersen(hits, lv)
             ind = coverage.christoffersen_independence(hits)
-            z = acerbi_szekely(self.realized.to_numpy(), self.var[lv].to_numpy(), self.es[lv].to_numpy(),
-                               self.scenario_returns, lv, n_sim=n_sim, seed=seed)
+            es_bad = int((self.es[lv] <= 0).sum())  # no forecast loss: FZ0 and the ES tests are undefined there
+            z = _NO_ES_TEST if es_bad else acerbi_szekely(
+                self.realized.to_numpy(), self.var[lv].to_numpy(), self.es[lv].to_numpy(), self.scenario_returns,
+                lv, n_sim=n_sim, seed=seed)
             loss = self.losses(lv)
             rows[lv] = {
                 "n_obs": n, "exceedances": x, "rate": x / n, "expected": n * (1 - lv),
@@ -104,7 +110,8 @@ class BacktestResult:
                 "binomial_p": coverage.binomial_test(hits, lv).pvalue,
                 "traffic_light": coverage.traffic_light(x, n, lv),
                 "as_z1": z.z1, "as_z1_p": z.p1, "as_z2": z.z2, "as_z2_p": z.p2, "as_z3": z.z3, "as_z3_p": z.p3,
-                "mean_pinball": float(loss["pinball"].mean()), "mean_fz0": float(loss["fz0"].mean()),
+                "mean_pinball": float(loss["pinball"].mean()), "mean_fz0": float(loss["fz0"].mean(skipna=False)),
+                "es_nonpositive": es_bad,
             }
         out = pd.DataFrame.from_dict(rows, orient="index")
         out.index.name = "level"
@@ -184,13 +191,19 @@ def compare_backtests(
             raise DataError(f"backtests {ref_name!r} and {name!r} realized different portfolio returns on "
                             f"{first.date()} (other weights or data?); compare backtests of the same book")
     per = {name: res.losses(res._level(level)).loc[common] for name, res in results.items()}
+    for name in results:  # dropping the dates where FZ0 is undefined would favour the model that caused them
+        undefined = per[name]["fz0"].isna()
+        if loss == "fz0" and undefined.any():
+            raise DataError(f"FZ0 is undefined for {name!r} on {int(undefined.sum())} of {len(common)} dates (its "
+                            f"ES forecast is not a loss; the first on {undefined.idxmax().date()}); compare with "
+                            "loss='pinball'")
     table = pd.DataFrame({
         "exceedances": {n: int(r.exceedances[r._level(level)].loc[common].sum()) for n, r in results.items()},
         "mean_pinball": {n: float(per[n]["pinball"].mean()) for n in results},
-        "mean_fz0": {n: float(per[n]["fz0"].mean()) for n in results},
+        "mean_fz0": {n: float(per[n]["fz0"].mean(skipna=False)) for n in results},
     })
     h = max(r.horizon_days for r in results.values())
-    series = pd.DataFrame({n: per[n][loss] for n in results}).dropna()
+    series = pd.DataFrame({n: per[n][loss] for n in results})
     for b in results:  # columns in the order of ``results``; NaN on the diagonal
         table[f"dm_stat_{b}"], table[f"dm_p_{b}"] = np.nan, np.nan
     for a, b in itertools.permutations(results, 2):

@@ -29,6 +29,29 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def check_checkpoint_destination(path: str | os.PathLike, *, overwrite: bool) -> Path:
+    """Refuse, before any work is done, a checkpoint directory that ``save_checkpoint`` would refuse.
+
+    An existing ``path`` is replaced only with ``overwrite`` and only if it is an earlier checkpoint: a directory
+    holding nothing but ``config.json`` and ``model.safetensors`` (or nothing). A file, or a directory with
+    anything else in it, is a ``FileExistsError`` naming what it holds, so that ``--force`` never deletes a
+    user's other files.
+    """
+    path = Path(path)
+    if not path.exists():
+        return path
+    if not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True (CLI: --force) to replace it")
+    if not path.is_dir():
+        raise FileExistsError(f"{path} is a file, not a checkpoint directory; refusing to replace it")
+    other = sorted(p.name for p in path.iterdir() if p.name not in (CONFIG, WEIGHTS))
+    if other:
+        shown = ", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else "")
+        raise FileExistsError(f"{path} holds files that are not part of a checkpoint ({shown}); refusing to replace "
+                              "it: choose another directory")
+    return path
+
+
 def save_checkpoint(path: str | os.PathLike, tensors: dict[str, torch.Tensor], metadata: dict[str, Any], *,
                     overwrite: bool = False) -> Path:
     """Write ``path/model.safetensors`` and ``path/config.json`` atomically.
@@ -42,9 +65,7 @@ def save_checkpoint(path: str | os.PathLike, tensors: dict[str, torch.Tensor], m
     """
     from safetensors.torch import save_file
 
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True (CLI: --force) to replace it")
+    path = check_checkpoint_destination(path, overwrite=overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from finscore._rng import spawn_seeds
 from finscore._typing import Seed
-from finscore.data.checks import check_positive_int, check_returns
+from finscore.data.checks import check_date, check_positive_int, check_returns
 from finscore.errors import DataError, NotFittedError
 from finscore.protocol import warn_look_ahead
 from finscore.scenarios import portfolio_weights
@@ -89,10 +89,11 @@ def _figures():
 def forecast_origins(index: pd.DatetimeIndex, train_end, test_start, test_end, horizon: int, stride: int) -> np.ndarray:
     """Integer positions of the forecast origins: every ``stride`` rows from the first date >= test_start
     whose next ``horizon`` rows exist and end on or before ``test_end``."""
-    train_end, test_start = pd.Timestamp(train_end), pd.Timestamp(test_start)
+    train_end, test_start = check_date(train_end, "train_end"), check_date(test_start, "test_start")
+    test_end = None if test_end is None else check_date(test_end, "test_end")
     if test_start <= train_end:
         raise DataError(f"test_start {test_start.date()} must come after train_end {train_end.date()}")
-    last = len(index) - 1 if test_end is None else int(index.searchsorted(pd.Timestamp(test_end), side="right")) - 1
+    last = len(index) - 1 if test_end is None else int(index.searchsorted(test_end, side="right")) - 1
     first = int(index.searchsorted(test_start, side="left"))
     pos = np.arange(first, last - horizon + 1, stride)
     if len(pos) == 0:

@@ -27,14 +27,25 @@ def check_windows(windows: np.ndarray, name: str = "windows") -> np.ndarray:
         raise DataError(f"{name} is empty: shape {x.shape}")
     if not np.all(np.isfinite(x)):
         raise DataError(f"{name} has {int((~np.isfinite(x)).sum())} non-finite values")
+    flat = _is_constant(x)
+    if flat.any():  # its correlations, autocorrelations and tails are undefined: no score may count them as a match
+        j = int(np.argmax(flat))
+        raise DataError(f"{name}: asset {j} (of {x.shape[2]}) is constant ({float(x[0, 0, j])!r} everywhere); stylized "
+                        "facts need returns that vary")
     return x
 
 
+def _is_constant(x: np.ndarray) -> np.ndarray:
+    """Per asset of ``x`` (N, H, d): True where the pooled sd is zero up to rounding (relative to the level)."""
+    sd = x.std(axis=(0, 1))
+    return sd <= 1e-12 * np.abs(x).max(axis=(0, 1))
+
+
 def _standardize(x: np.ndarray) -> np.ndarray:
-    """Per-asset z-scores over the pool of (N, H) values; constant assets give zeros."""
+    """Per-asset z-scores over the pool of (N, H) values; constant assets (up to rounding) give zeros."""
     mu = x.mean(axis=(0, 1))
     sd = x.std(axis=(0, 1))
-    return (x - mu) / np.where(sd > 0, sd, 1.0)
+    return (x - mu) / np.where(_is_constant(x), np.inf, sd)
 
 
 def pooled_cross_correlation(x: np.ndarray, y: np.ndarray, lags) -> np.ndarray:

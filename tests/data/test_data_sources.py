@@ -141,3 +141,51 @@ def test_missing_date_value(tmp_path):
 def test_wide_frame_with_asset_named_like_long_columns(prices):
     wide = prices.rename(columns={"A": "ticker", "B": "close"})
     assert list(load_prices(wide).columns) == ["ticker", "close", "C"]
+
+
+def test_a_csv_without_header_is_refused(tmp_path):
+    path = tmp_path / "nohead.csv"
+    path.write_text("2020-01-02,100,50\n2020-01-03,101,51\n2020-01-06,102,52\n")
+    with pytest.raises(DataError, match=r"has no header: its first row \(2020-01-02, 100, 50\) is data"):
+        load_prices(path)
+
+
+def test_repeated_column_names_are_refused(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("date,A,A\n2020-01-02,100,50\n2020-01-03,101,51\n2020-01-06,102,52\n")
+    with pytest.raises(DataError, match=r"repeats the column name\(s\) \['A'\]"):
+        load_prices(path)
+
+
+def test_numeric_asset_names_are_a_header(prices, tmp_path):
+    path = tmp_path / "codes.csv"
+    prices.set_axis(["7203", "6758", "9984"], axis=1).to_csv(path)
+    assert list(load_prices(path).columns) == ["7203", "6758", "9984"]
+
+
+def test_a_time_of_day_is_dropped(prices, tmp_path):
+    stamped = prices.set_axis(prices.index + pd.Timedelta(hours=16), axis=0)
+    pd.testing.assert_frame_equal(load_prices(stamped), prices, check_freq=False)
+    path = tmp_path / "intraday.csv"
+    path.write_text("date,A\n2020-01-02 09:30,1.0\n2020-01-02 16:00,1.1\n2020-01-03 16:00,1.2\n")
+    with pytest.raises(DataError, match="duplicate dates .* first 2020-01-02"):  # two rows of one day
+        load_prices(path)
+
+
+def test_mixed_utc_offsets_keep_each_local_date(tmp_path):
+    path = tmp_path / "dst.csv"  # New York midnights across the 2020 switch to daylight saving time
+    path.write_text("date,A\n2020-03-06T00:00:00-05:00,1.0\n2020-03-09T00:00:00-04:00,1.1\n"
+                    "2020-03-10T00:00:00-04:00,1.2\n")
+    assert [str(d.date()) for d in load_prices(path).index] == ["2020-03-06", "2020-03-09", "2020-03-10"]
+
+
+def test_long_form_without_an_asset_name(prices):
+    long = _long(prices)
+    long.loc[5, "Ticker"] = np.nan
+    with pytest.raises(DataError, match="missing asset name in column 'Ticker' at row 5"):
+        load_prices(long)
+
+
+def test_a_bad_end_of_embedded_data_is_named():
+    with pytest.raises(DataError, match="end: cannot read 'garbage' as a date"):
+        load_prices("sp500", end="garbage")

@@ -167,7 +167,7 @@ def small():
 @pytest.mark.parametrize("start", [None, "not a date"])
 def test_start_that_is_not_a_date(small, start):
     returns, gen = small
-    with pytest.raises(ValueError, match=f"start must be a date.*got {start!r}"):
+    with pytest.raises(DataError, match=f"start: .*{start!r}"):
         backtest(gen, returns, "equal", start, context_length=30, progress=False)
 
 

@@ -87,3 +87,16 @@ def test_bad_inputs_are_named():
     realized[2] = np.nan  # would count as a non-hit
     with pytest.raises(ValueError, match="realized has 1 non-finite"):
         acerbi_szekely(realized, np.ones(5), np.ones(5), scen, 0.99)
+
+
+def test_es_that_is_not_a_loss_is_refused():
+    x, scen = _scenario_backtest(0.01, 0.01, t_obs=50, n=200)
+    v, e = var(scen, 0.975), es(scen, 0.975)
+    e_bad = e.copy()
+    e_bad[4] = -0.002
+    with pytest.raises(ValueError, match=r"es: the ES forecast is not a loss on 1 date\(s\), the first at position 4"):
+        acerbi_szekely(x, v, e_bad, scen, 0.975, n_sim=50)
+    gains = scen.copy()
+    gains[0] = np.abs(gains[0]) + 5.0  # date 0's scenarios are all gains: Z3's expected tail is not a loss
+    with pytest.raises(ValueError, match="scenarios: the expected ES estimate of the scenarios is not a loss"):
+        acerbi_szekely(x, v, e, gains, 0.975, n_sim=50)

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 SUMMARY_COLUMNS = [
     "n_obs", "exceedances", "rate", "expected", "kupiec_lr", "kupiec_p", "christoffersen_lr_ind",
     "christoffersen_p_ind", "lr_cc", "p_cc", "binomial_p", "traffic_light", "as_z1", "as_z1_p", "as_z2",
-    "as_z2_p", "as_z3", "as_z3_p", "mean_pinball", "mean_fz0",
+    "as_z2_p", "as_z3", "as_z3_p", "mean_pinball", "mean_fz0", "es_nonpositive",
 ]
 
 
@@ -109,3 +109,23 @@ def test_compare_refuses_different_books(data, results):
                       progress=False)
     with pytest.raises(DataError, match="different horizons \\(1 and 5 days\\)"):
         compare_backtests({"right": results["right"], "5d": longer}, 0.99)
+
+
+def test_an_es_forecast_that_is_not_a_loss(results):
+    """FZ0 and the ES tests are undefined where ES <= 0: the summary says so, and the FZ0 comparison refuses
+    rather than drop those dates (which would favour the model that caused them)."""
+    res = results["right"]
+    es = res.es.copy()
+    es.iloc[[3, 7], :] = -0.001
+    odd = BacktestResult(res.var, es, res.realized, res.scenario_returns, res.levels, 1, res.weights, res.metadata)
+    summary = odd.summary(n_sim=100)
+    assert (summary["es_nonpositive"] == 2).all()
+    assert summary[["mean_fz0", "as_z1", "as_z2_p", "as_z3"]].isna().all().all()
+    ok = summary.drop(columns=["traffic_light", "mean_fz0"]).filter(regex="^(?!as_)").to_numpy(dtype=float)
+    assert np.all(np.isfinite(ok))  # coverage tests and pinball are unaffected
+    pair = {"odd": odd, "narrow": results["narrow"]}
+    with pytest.raises(DataError, match=f"FZ0 is undefined for 'odd' on 2 of {res.n_obs} dates .* the first on "
+                                        f"{res.realized.index[3].date()}"):
+        compare_backtests(pair, 0.99)
+    table = compare_backtests(pair, 0.99, loss="pinball")
+    assert np.isnan(table.loc["odd", "mean_fz0"]) and np.isfinite(table.loc["odd", "dm_p_narrow"])

@@ -67,3 +67,19 @@ def test_missing_pieces(tmp_path):
     (tmp_path / "d" / "config.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="not valid JSON"):
         load_checkpoint(tmp_path / "d")
+
+
+def test_overwrite_replaces_only_a_checkpoint(tmp_path):
+    mine = tmp_path / "mine"
+    (mine / "sub").mkdir(parents=True)
+    (mine / "thesis.tex").write_text("the user's")
+    with pytest.raises(FileExistsError, match=r"holds files that are not part of a checkpoint \(sub, thesis\.tex\)"):
+        save_checkpoint(mine, _tensors(), {}, overwrite=True)
+    assert (mine / "thesis.tex").read_text() == "the user's" and (mine / "sub").is_dir()
+    a_file = tmp_path / "f"
+    a_file.write_text("x")
+    with pytest.raises(FileExistsError, match="is a file, not a checkpoint directory"):
+        save_checkpoint(a_file, _tensors(), {}, overwrite=True)
+    (tmp_path / "empty").mkdir()
+    save_checkpoint(tmp_path / "empty", _tensors(), {"v": 1}, overwrite=True)  # nothing to lose: replaced
+    assert load_checkpoint(tmp_path / "empty")[1]["v"] == 1

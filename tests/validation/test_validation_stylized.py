@@ -121,3 +121,18 @@ def test_helpers_and_errors():
         stylized_facts(np.zeros((3, 4)))
     with pytest.raises(DataError, match="non-finite"):
         stylized_facts(np.full((3, 4, 2), np.nan))
+
+
+@pytest.mark.parametrize("level", [0.0, 0.0005])  # 0.0005 is not a binary fraction: its pooled sd is ~1e-17
+def test_a_constant_asset_is_refused_not_scored(level):
+    """A constant asset has no correlation, autocorrelation or tail index; before this check its NaN correlation
+    row counted as a perfect match."""
+    from finscore.validation.distances import fact_distances
+
+    real = np.random.default_rng(0).standard_t(5, size=(300, 20, 3)) * 0.01
+    gen = real[::-1].copy()
+    gen[:, :, 1] = level
+    with pytest.raises(DataError, match=rf"generated: asset 1 \(of 3\) is constant \({level!r} everywhere\)"):
+        fact_distances(real, gen)
+    with pytest.raises(DataError, match="windows: asset 1"):
+        stylized_facts(gen)

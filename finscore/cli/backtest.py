@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     summary_path = out.with_name(f"{out.stem}_summary.csv")
     for path in (out, summary_path):
-        check_out(path, args.force)
+        check_out(path, args.force, suffix=".csv")  # written by pandas through a temporary file: no compression
     returns = load_returns(args)
     weights = parse_weights(args.weights, returns.shape[1])
     result = backtest(load_generator(args.model), returns, weights, args.start, levels=levels,

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from finscore.validation import evaluate
 
     for path in filter(None, (args.out, args.scores)):
-        check_out(path, args.force)
+        check_out(path, args.force, suffix=".csv")  # written by pandas through a temporary file: no compression
     names = [b.strip().lower() for b in args.baselines.split(",") if b.strip()]
     unknown = sorted(set(names) - set(BASELINES))
     if unknown:

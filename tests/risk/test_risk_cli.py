@@ -57,6 +57,8 @@ def test_cli_errors(price_file, tmp_path):
     with pytest.raises(FileExistsError, match="--force"):
         main(base + ["--out", str(tmp_path / "b.csv")])
     assert (tmp_path / "b.csv").read_text() == "keep"
+    with pytest.raises(ValueError, match=r"must end in \.csv, got .*bt\.csv\.gz"):  # pandas would not compress it
+        main(base + ["--out", str(tmp_path / "bt.csv.gz")])
 
 
 def test_cli_var_method(price_file, tmp_path):

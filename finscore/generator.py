@@ -95,6 +95,8 @@ class ScoreGenerator(BaseGenerator):
         self.progress = progress
         self.overrides = overrides
         self.init_from = init_from
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
         resolve_config(preset, horizon, context, overrides)  # validate early
 
     def get_params(self) -> dict[str, Any]:
@@ -119,6 +121,12 @@ class ScoreGenerator(BaseGenerator):
                 f"training windows; at least 50 are needed (about {L + H + 49} rows)"
             )
         n_train, n_val = split_windows(n_windows, cfg)
+        if n_train < 1:  # fewer would train on windows whose targets overlap the validation windows'
+            raise DataError(
+                f"returns have {len(values)} rows: of their {n_windows} windows the last {n_val} validate "
+                f"(val_fraction={cfg.val_fraction}) after a gap of {H} (the horizon), which leaves none to train on; "
+                "give more rows or lower val_fraction"
+            )
         train_rows = values[: training_rows(len(values), cfg)]
         self.long_run_vol_ = np.sqrt(np.mean(train_rows**2, axis=0)) + 1e-8
         self.long_run_market_vol_ = float(np.sqrt(np.mean(train_rows.mean(axis=1) ** 2)) + 1e-8)
@@ -326,6 +334,10 @@ class ScoreGenerator(BaseGenerator):
         cfg = self.config_
         plan = self._plan(sampler, steps, guidance_scale, refine)
         L, H = cfg.context, cfg.horizon
+        if guidance is not None and horizon > H and getattr(guidance, "horizon_days", None) is None:
+            raise DataError(f"guidance acts on the model's first window of {H} days, and horizon={horizon} rolls out "
+                            f"beyond it: set the guidance's horizon_days (at most {H}) to say over how many days the "
+                            "loss counts, or use sample_rejection for a loss over all the days")
         hist = np.stack([c.to_numpy(np.float64)[-L:] for c in ctxs])  # (m, L, d)
         hist = np.repeat(hist, n, axis=0)  # (m * n, L, d): each scenario carries its own context
         tails, corr, market = self.tails_, getattr(self, "corr_", None), getattr(self, "market_", None)
@@ -364,9 +376,10 @@ class ScoreGenerator(BaseGenerator):
             state = self._first_variance(hist) if filtered else scale * self.scale_
             if corr is not None:
                 state = (state, corr.forecast(self._context_correlation(hist)))
-            x, meta = generate(self.model_, plan, cond, acond, state, H, rng, guidance=step_guidance,
-                               assets=self.assets_, group_size=n, device=self.device,
-                               progress=self.progress and len(hist) > 4096, to_plain=to_plain)
+            x, window_meta = generate(self.model_, plan, cond, acond, state, H, rng, guidance=step_guidance,
+                                      assets=self.assets_, group_size=n, device=self.device,
+                                      progress=self.progress and len(hist) > 4096, to_plain=to_plain)
+            meta = meta or window_meta  # the first window's: the guided one records the stress run
             r = to_plain(x, state)
             if not np.all(np.isfinite(r)):
                 raise NumericalError("the sampler produced non-finite returns; try more steps or sampler='ode'")

@@ -221,6 +221,16 @@ def resolve_config(preset: str, horizon: int, context: int, overrides: dict[str,
 
 def check_config(cfg: ScoreConfig) -> ScoreConfig:
     """``cfg`` if every field is valid and the fields agree with each other; else a ValueError naming the field."""
+    from finscore.sampling import SAMPLERS
+
+    for name in ("horizon", "context", "steps", "sample_steps", "batch_size", "eval_every", "patience"):
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    if cfg.sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {sorted(SAMPLERS)}, got {cfg.sampler!r}")
+    if not (_is_number(cfg.val_fraction) and 0.0 <= cfg.val_fraction < 1.0):
+        raise ValueError(f"val_fraction must be a number in [0, 1), got {cfg.val_fraction!r}")
     if cfg.horizon < 1 or cfg.context < max(cfg.state.vol_windows):
         raise ValueError(
             f"horizon must be >= 1 and context >= {max(cfg.state.vol_windows)} days (the longest volatility window); "

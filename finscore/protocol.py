@@ -74,6 +74,11 @@ class BaseGenerator(ABC):
     def fit(self, returns: pd.DataFrame) -> "BaseGenerator":
         """Fit on a (n_dates, n_assets) frame of daily log returns; returns ``self``."""
         returns = check_returns(returns, name="returns", min_rows=max(2, self.min_context + 1), reject_prices=True)
+        flat = np.flatnonzero(np.ptp(returns.to_numpy(), axis=0) == 0)
+        if len(flat):  # no volatility, correlation or tail to fit
+            j = int(flat[0])
+            raise DataError(f"returns column {returns.columns[j]!r} is constant ({float(returns.iloc[0, j])!r} on "
+                            "every date): no generator can fit it; drop the asset")
         self.assets_ = tuple(map(str, returns.columns))
         self._fit(returns)
         self.history_ = returns.iloc[-max(self.min_context, 1):].copy()
@@ -143,8 +148,18 @@ class BaseGenerator(ABC):
 
             raise NumericalError(f"{type(self).__name__} produced non-finite scenarios")
         meta = {"generator": type(self).__name__, "params": _jsonable(self.get_params()),
-                "seed": seed if isinstance(seed, (int, type(None))) else "generator", **extra}
+                "seed": _seed_record(seed), **extra}
         return Scenarios(values, self.assets_, ctx.index[-1] if len(ctx) else None, meta)
+
+
+def _seed_record(seed: Seed) -> Any:
+    """What the scenarios' metadata records of ``seed``: an int (numpy ints included) or None as given, a
+    SeedSequence's entropy and spawn key, else "generator" (a numpy Generator's state is not recorded)."""
+    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+        return None if seed is None else int(seed)
+    if isinstance(seed, np.random.SeedSequence):
+        return {"entropy": seed.entropy, "spawn_key": list(seed.spawn_key)}
+    return "generator"
 
 
 def _check_n_horizon(n: int, horizon: int) -> tuple[int, int]:

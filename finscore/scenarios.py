@@ -42,6 +42,8 @@ class Scenarios:
             raise DataError(f"Scenarios.values must have shape (n_scenarios, horizon, n_assets), got shape {values.shape}")
         if not np.issubdtype(values.dtype, np.floating):
             values = values.astype(np.float64)
+        if isinstance(self.assets, str):  # tuple("ABC") would be three assets A, B, C
+            raise DataError(f"assets must be a sequence of names, got the string {self.assets!r}")
         assets = tuple(str(a) for a in self.assets)
         if len(assets) != values.shape[2]:
             raise DataError(f"{len(assets)} asset names for {values.shape[2]} assets in values")
@@ -95,11 +97,14 @@ class Scenarios:
         """Inverse of :meth:`to_frame` (rows must be the full (scenario, step) grid)."""
         if not isinstance(frame.index, pd.MultiIndex) or frame.index.nlevels != 2:
             raise DataError("frame must have a 2-level MultiIndex (scenario, step)")
+        if not all(pd.api.types.is_integer_dtype(lv) for lv in frame.index.levels):
+            raise DataError("the (scenario, step) labels must be integers, so that the steps sort in time order")
         frame = frame.sort_index()
-        n = frame.index.get_level_values(0).nunique()
-        h = frame.index.get_level_values(1).nunique()
-        if n * h != len(frame):
-            raise DataError(f"frame has {len(frame)} rows, not a full grid of {n} scenarios × {h} steps")
+        scen, step = (np.unique(frame.index.get_level_values(i)) for i in (0, 1))
+        n, h = len(scen), len(step)
+        if not frame.index.equals(pd.MultiIndex.from_product([scen, step])):  # a duplicate or missing row
+            raise DataError(f"frame has {len(frame)} rows, not the full grid of {n} scenarios × {h} steps "
+                            f"(each (scenario, step) exactly once)")
         values = frame.to_numpy(dtype=np.float64).reshape(n, h, frame.shape[1])
         return cls(values, tuple(frame.columns), start, metadata or {})
 
@@ -155,21 +160,27 @@ class Scenarios:
     def portfolio_returns(self, weights, *, cumulative: bool = True) -> np.ndarray:
         """Portfolio simple returns of a buy-and-hold book.
 
+        The weights are the positions as fractions of the book's value at ``start``; the rest, ``1 - sum(w)``,
+        is cash that earns nothing (a long-short book with ``sum(w) = 0`` is all collateral).
+
         Parameters
         ----------
         weights : see :meth:`weights_vector`.
         cumulative : if True, returns ndarray (n_scenarios, horizon) of cumulative simple
             returns from ``start`` to the end of each step; else the daily simple returns
-            of the buy-and-hold book, (n_scenarios, horizon).
+            of the buy-and-hold book, (n_scenarios, horizon); compounding them gives the cumulative ones.
         """
         w = self.weights_vector(weights)
         growth = np.exp(np.cumsum(self.values, axis=1))  # (n, H, d) value of 1 unit per asset
-        value = growth @ w  # (n, H)
-        total = w.sum()
+        book = 1.0 + (growth - 1.0) @ w  # (n, H) the book's value, cash included, per unit at start
         if cumulative:
-            return value - total
-        prev = np.concatenate([np.full((value.shape[0], 1), total), value[:, :-1]], axis=1)
-        return value / prev - 1.0
+            return book - 1.0
+        prev = np.concatenate([np.ones((book.shape[0], 1)), book[:, :-1]], axis=1)
+        if np.any(prev <= 0):
+            k = int(np.sum((prev <= 0).any(axis=1)))
+            raise DataError(f"the book (gross exposure {np.abs(w).sum():.3g}) loses all its value in {k} scenario(s): "
+                            "its daily returns are undefined after that; use the cumulative returns")
+        return book / prev - 1.0
 
     def _horizon_arg(self, horizon: int | None) -> int:
         """``horizon`` checked as a whole number of days in [1, self.horizon] (None: the full horizon)."""
@@ -182,12 +193,21 @@ class Scenarios:
     def portfolio_pnl(self, weights, *, value: float = 1.0, horizon: int | None = None) -> np.ndarray:
         """P&L over ``horizon`` days (default: the full horizon) of a book worth ``value``: ndarray (n_scenarios,)."""
         h = self._horizon_arg(horizon)
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(value):
+            raise DataError(f"value must be a finite number (the book's value at start), got {value!r}")
         return value * self.portfolio_returns(weights)[:, h - 1]
 
     def price_paths(self, start_prices: "Sequence[float] | pd.Series | np.ndarray") -> np.ndarray:
         """Price paths from a start price vector: ndarray (n_scenarios, horizon + 1, n_assets), step 0 = start."""
-        p0 = np.asarray(start_prices.reindex(list(self.assets)) if isinstance(start_prices, pd.Series) else start_prices,
-                        dtype=np.float64)
+        if isinstance(start_prices, pd.Series):
+            names = [str(a) for a in start_prices.index]
+            missing, extra = sorted(set(self.assets) - set(names)), sorted(set(names) - set(self.assets))
+            if missing or extra or len(set(names)) < len(names):
+                raise DataError(f"start_prices must name each asset once; missing {missing}, not in the scenarios "
+                                f"{extra}" + (", repeated names" if len(set(names)) < len(names) else ""))
+            start_prices = start_prices.set_axis(names).reindex(list(self.assets))
+        p0 = np.asarray(start_prices, dtype=np.float64)
         if p0.shape != (self.n_assets,):
             raise DataError(f"start_prices must have {self.n_assets} entries (one per asset), got shape {p0.shape}")
         if not np.all(np.isfinite(p0)) or np.any(p0 <= 0):
@@ -219,13 +239,17 @@ def portfolio_weights(weights, assets: Sequence[str]) -> np.ndarray:
             raise DataError(f"weights string must be 'equal', got {weights!r}")
         return np.full(len(assets), 1.0 / len(assets))
     if isinstance(weights, (dict, pd.Series)):
-        mapping = dict(weights.items())
+        items = [(str(k), v) for k, v in weights.items()]
+        keys = [k for k, _ in items]
+        if len(set(keys)) < len(keys):
+            raise DataError(f"weights name an asset twice: {sorted({k for k in keys if keys.count(k) > 1})}")
+        mapping = dict(items)
         unknown = sorted(set(map(str, mapping)) - set(assets))
         if unknown:
             raise DataError(f"weights name assets not in the scenarios: {unknown}; assets are {list(assets)}")
-        w = np.array([float(mapping.get(a, 0.0)) for a in assets])
+        w = _numbers([mapping.get(a, 0.0) for a in assets])
     else:
-        w = np.asarray(weights, dtype=np.float64).reshape(-1)
+        w = _numbers(weights).reshape(-1)
         if w.shape[0] != len(assets):
             raise DataError(f"weights have length {w.shape[0]} but there are {len(assets)} assets {list(assets)}")
     if not np.all(np.isfinite(w)):
@@ -234,6 +258,14 @@ def portfolio_weights(weights, assets: Sequence[str]) -> np.ndarray:
     if np.allclose(w, 0.0):
         raise DataError("weights are all zero")
     return w
+
+
+def _numbers(weights) -> np.ndarray:
+    """``weights`` as a float64 array, else a DataError (not numpy's conversion error)."""
+    try:
+        return np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"weights must be numbers, got {weights!r}") from exc
 
 
 def _json_default(obj):

@@ -717,3 +717,57 @@ def test_data_fingerprint_is_the_same_at_any_date_resolution_and_changes_with_th
     assert data_fingerprint(changed)["sha256"] != prints["ns"]
     assert data_fingerprint(r.iloc[:-1])["sha256"] != prints["ns"]
     assert data_fingerprint(r.rename(columns={r.columns[0]: "X"}))["sha256"] != prints["ns"]
+
+
+@pytest.mark.parametrize(("override", "match"), [
+    ({"sampler": "bogus"}, "sampler must be one of"), ({"sample_steps": 0}, "sample_steps must be an integer >= 1"),
+    ({"steps": 10.0}, "steps must be an integer >= 1"),
+    ({"val_fraction": 1.0}, r"val_fraction must be a number in \[0, 1\)"),
+    ({"horizon": 10.0}, "horizon must be an integer >= 1"), ({"seed": -1}, "seed must be an integer >= 0"),
+    ({"seed": 1.5}, "seed must be an integer >= 0")])
+def test_settings_are_checked_when_given_not_after_training(override, match):
+    with pytest.raises(ValueError, match=match):
+        ScoreGenerator(preset="tiny", **override)
+
+
+def test_with_settings_checks_the_sampler(tiny_generator):
+    with pytest.raises(ValueError, match="sampler must be one of"):
+        tiny_generator.with_settings(sampler="bogus")
+    with pytest.raises(ValueError, match="sample_steps must be an integer >= 1"):
+        tiny_generator.with_settings(sample_steps=0)
+
+
+def test_fit_refuses_a_split_that_leaves_no_training_windows(sp500_returns):
+    """169 rows give 50 windows of 60 + 60 days: the last 8 validate after a gap of 60, which leaves -18 to train
+    on; before, fit trained on windows whose targets overlap the validation windows'."""
+    gen = ScoreGenerator(horizon=60, context=60, preset="tiny", progress=False)
+    with pytest.raises(DataError, match="leaves none to train on; give more rows or lower val_fraction"):
+        gen.fit(sp500_returns.iloc[-169:, :3])
+
+
+def test_a_tz_aware_frame_with_integer_columns_fits_saves_and_loads(sp500_returns, tmp_path):
+    """A frame across a daylight-saving change: its dates were saved with two UTC offsets and did not load."""
+    r = sp500_returns.loc["2013-01-01":"2014-12-31"].iloc[:, :3]
+    odd = r.set_axis(range(3), axis=1)
+    odd.index = odd.index.tz_localize("America/New_York")
+    gen = ScoreGenerator(horizon=5, context=60, preset="tiny", progress=False, steps=20).fit(odd)
+    gen.save(tmp_path / "m")
+    back = ScoreGenerator.load(tmp_path / "m")
+    assert back.assets_ == ("0", "1", "2") and back.fit_end_ == r.index[-1]
+    np.testing.assert_array_equal(back.sample(8, seed=3).values, gen.sample(8, seed=3).values)
+    np.testing.assert_array_equal(gen.sample(8, seed=3, context=odd.iloc[-80:]).values,
+                                  gen.sample(8, seed=3, context=r.iloc[-80:].set_axis(["0", "1", "2"], axis=1)).values)
+
+
+def test_guidance_beyond_the_models_window_needs_its_horizon_days(tiny_generator):
+    """The guidance acts on the first window (10 days here): a 20-day rollout must say over how many days the loss
+    counts; the guided window's stress record survives the rollout (later windows overwrote it before)."""
+    from finscore.stress import VaRGuidance
+
+    g = tiny_generator
+    with pytest.raises(DataError, match="set the guidance's horizon_days \\(at most 10\\)"):
+        g.sample(8, horizon=20, seed=0, steps=4, guidance=VaRGuidance("equal", alpha=0.9, n_pilot=50))
+    scen = g.sample(8, horizon=20, seed=0, steps=4, guidance=VaRGuidance("equal", alpha=0.9, n_pilot=50,
+                                                                          horizon_days=10))
+    assert scen.values.shape == (8, 20, 5) and scen.metadata["rollout"]
+    assert scen.metadata["stress"]["alpha"] == 0.9 and scen.metadata["stress"]["satisfied"] >= 0.5

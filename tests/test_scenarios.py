@@ -96,3 +96,49 @@ def test_invalid_values_rejected():
         Scenarios(bad, ("A", "B"))
     with pytest.raises(DataError, match="2 asset names for 3"):
         Scenarios(np.zeros((1, 1, 3)), ("A", "B"))
+
+
+@pytest.mark.parametrize("w", [[0.5, 0.3, 0.2], [0.4, 0.4, 0.4], [1.0, -1.0, 0.0]])
+def test_daily_returns_compound_to_the_cumulative_ones_for_any_book(scen, w):
+    """Weights are positions as fractions of the book, the rest cash: a 1.2x long book and a dollar-neutral one
+    (all collateral) too. Before, the daily returns left the cash out (double for a 2x book, inf for sum 0)."""
+    daily = scen.portfolio_returns(w, cumulative=False)
+    np.testing.assert_allclose(np.prod(1 + daily, axis=1) - 1, scen.portfolio_returns(w)[:, -1], rtol=1e-10)
+    first = (np.exp(scen.values[:, 0]) - 1) @ np.asarray(w)  # day 1: sum_i w_i (exp(r_i1) - 1) per unit of book
+    np.testing.assert_allclose(daily[:, 0], first, rtol=1e-12)
+
+
+def test_a_book_that_loses_everything_has_no_daily_returns():
+    crash = Scenarios(np.log([[[0.4], [1.0]]]), ("A",))  # -60% on day 1
+    np.testing.assert_allclose(crash.portfolio_returns([2.0])[0], [-1.2, -1.2])  # 2x: -120%
+    with pytest.raises(DataError, match="loses all its value in 1 scenario"):
+        crash.portfolio_returns([2.0], cumulative=False)
+
+
+def test_from_frame_needs_the_full_grid(scen):
+    frame = scen.to_frame()
+    swapped = pd.concat([frame.iloc[:-1], frame.iloc[[0]]])  # a duplicate row for a missing one: same count
+    with pytest.raises(DataError, match="not the full grid of 7 scenarios × 5 steps"):
+        Scenarios.from_frame(swapped)
+    text = frame.set_axis(frame.index.set_levels(frame.index.levels[1].astype(str), level=1))
+    with pytest.raises(DataError, match="labels must be integers"):  # "10" would sort before "2"
+        Scenarios.from_frame(text)
+    shifted = frame.set_axis(frame.index.set_levels(frame.index.levels[0] + 100, level=0))  # a shard's ids
+    np.testing.assert_array_equal(Scenarios.from_frame(shifted).values, scen.values)
+
+
+def test_bad_names_weights_and_values(scen):
+    with pytest.raises(DataError, match="assets must be a sequence of names, got the string 'ABC'"):
+        Scenarios(np.zeros((1, 1, 3)), "ABC")
+    with pytest.raises(DataError, match=r"weights name an asset twice: \['A'\]"):
+        scen.portfolio_pnl(pd.Series([0.5, 0.7], index=["A", "A"]))
+    with pytest.raises(DataError, match="weights must be numbers"):
+        scen.portfolio_pnl(["a", "b", "c"])
+    for value in (np.nan, "1", True):
+        with pytest.raises(DataError, match="value must be a finite number"):
+            scen.portfolio_pnl("equal", value=value)
+    assert scen.portfolio_pnl({"A": 1.0}).shape == (7,)  # a mapping may leave assets out (weight 0)
+    with pytest.raises(DataError, match=r"missing \['B', 'C'\], not in the scenarios \[\]"):
+        scen.price_paths(pd.Series({"A": 100.0}))
+    with pytest.raises(DataError, match=r"missing \[\], not in the scenarios \['ZZZ'\]"):
+        scen.price_paths(pd.Series({"A": 1.0, "B": 2.0, "C": 3.0, "ZZZ": 4.0}))

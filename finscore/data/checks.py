@@ -33,7 +33,8 @@ def check_returns(returns: pd.DataFrame, *, name: str = "returns", min_rows: int
 
     Raises ``DataError`` naming the asset and date for: a non-DataFrame, a non-datetime
     index, duplicate or unsorted dates, non-numeric columns, NaN/inf values, fewer than
-    ``min_rows`` rows, duplicate asset names. With ``reject_prices``, also for a column that looks
+    ``min_rows`` rows, duplicate asset names. The returned frame has string column names and a tz-naive index
+    (a tz-aware one keeps its local dates). With ``reject_prices``, also for a column that looks
     like prices (every value positive with a median above 0.5: no daily return series looks like that).
     """
     if not isinstance(returns, pd.DataFrame):
@@ -44,7 +45,8 @@ def check_returns(returns: pd.DataFrame, *, name: str = "returns", min_rows: int
         raise DataError(f"{name} has {len(returns)} rows; at least {min_rows} are needed")
     if not isinstance(returns.index, pd.DatetimeIndex):
         raise DataError(f"{name} must have a DatetimeIndex, got {type(returns.index).__name__}")
-    dup_cols = returns.columns[returns.columns.duplicated()].tolist()
+    names = pd.Index([str(c) for c in returns.columns])  # assets are known by their names as strings
+    dup_cols = names[names.duplicated()].tolist()
     if dup_cols:
         raise DataError(f"{name} has duplicate asset columns: {dup_cols}")
     dup = duplicate_dates(returns.index)
@@ -72,7 +74,10 @@ def check_returns(returns: pd.DataFrame, *, name: str = "returns", min_rows: int
             j = int(pricey[0])
             raise DataError(f"{name} column {returns.columns[j]!r} looks like prices, not returns (every value "
                             f"positive, median {med[j]:.4g}); convert prices with finscore.data.to_returns")
-    return returns.astype(np.float64)
+    out = returns.astype(np.float64).set_axis(names, axis=1)
+    if out.index.tz is not None:
+        out.index = out.index.tz_localize(None)  # each date's local calendar day, as load_prices keeps it
+    return out
 
 
 def check_same_assets(frame: pd.DataFrame, assets, *, name: str = "context") -> pd.DataFrame:

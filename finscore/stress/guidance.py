@@ -29,6 +29,8 @@ from typing import Any, Callable
 
 import torch
 
+from finscore.errors import NumericalError
+
 __all__ = ["MODES", "ConstraintGuided", "constraint_guided", "run_guided", "cost_ratio"]
 
 MODES = ("exceed", "cap")
@@ -97,6 +99,10 @@ class ConstraintGuided:
                 raise ValueError(f"loss_fn must return shape (B,) = ({x.shape[0]},), got {tuple(loss.shape)}")
             (g,) = torch.autograd.grad(loss.sum(), x0)  # grad of L at x0_hat
             (jg,) = torch.autograd.grad(denoised, xg, grad_outputs=g)  # J^T g = grad_x L(D(x))
+        if not all(bool(torch.isfinite(t).all()) for t in (loss, g, jg)):
+            raise NumericalError(f"guidance at noise level {float(sigma.max()):.3g}: the loss or its gradient at "
+                                 "Tweedie's mean is not finite (the guided paths diverged); try more steps, a lower "
+                                 "loss level, normal_scores=False, or sample_rejection")
         dims = tuple(range(1, x.ndim))
         # g^T J g; the floor 0.5 ||J^T g||^2 is inactive whenever J is symmetric with eigenvalues in [0, 2]
         # (always for a Gaussian prior) and keeps a learned, slightly non-PSD Jacobian from blowing up the step.

@@ -18,6 +18,8 @@ import math
 
 import torch
 
+from finscore.errors import NumericalError
+
 __all__ = ["PilotNormalScore"]
 
 _LOG_TINY = -700.0  # exp() of anything above is a normal float64
@@ -104,6 +106,9 @@ class PilotNormalScore:
 
     def __call__(self, loss: torch.Tensor) -> torch.Tensor:
         """Scores (B,) of losses (B,) of rows in ``groups`` order, in ``loss``'s dtype and device."""
+        if not bool(torch.isfinite(loss).all()):
+            raise NumericalError(f"the normal score got {int((~torch.isfinite(loss)).sum())} non-finite portfolio "
+                                 "loss(es): the guided sampler diverged; try more steps or normal_scores=False")
         groups, lo, step, value, slope = self._table(loss.device)
         pos = (loss.double() - lo) / step  # position on the table, in knots
         m = value.shape[1]

@@ -53,7 +53,10 @@ def sample_rejection(model: Any, n: int, guidance: VaRGuidance, *, context=None,
     DataError
         When an explicit ``loss`` is met by fewer than ``n`` of ``max_draws`` draws.
     """
-    check_positive_int(n, "n")
+    for value, name in ((n, "n"), (max_draws, "max_draws"), (chunk, "chunk")):
+        check_positive_int(value, name)
+    if guidance.loss is not None and hasattr(model, "assets_"):  # as the guided sampler: refuse before drawing
+        guidance.check_level(float(guidance.loss), guidance.bind(model.assets_))
     rng = as_generator(seed)
     exceed = guidance.mode == "exceed"
 

@@ -140,3 +140,30 @@ def test_prices_given_for_returns_are_refused(small_returns, fitted):
 def test_pickle_round_trip(fitted):
     twin = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(twin.sample(10, 3, seed=6).values, fitted.sample(10, 3, seed=6).values)
+
+
+def test_asset_names_and_time_zones_are_normalized(small_returns):
+    """Integer column names and a tz-aware index (a yfinance frame) are the same data: assets are known by their
+    names as strings, dates by their local calendar day."""
+    odd = small_returns.set_axis(range(small_returns.shape[1]), axis=1)
+    odd.index = odd.index.tz_localize("America/New_York")
+    gen = GaussianCopula().fit(odd)
+    assert gen.assets_ == tuple(map(str, range(small_returns.shape[1])))
+    assert gen.fit_end_ == small_returns.index[-1] and gen.fit_end_.tz is None
+    scen = gen.sample(5, 3, context=odd.iloc[-60:], seed=0)
+    assert scen.start == small_returns.index[-1] and scen.assets == gen.assets_
+
+
+def test_the_seed_is_recorded(small_returns):
+    gen = GaussianCopula().fit(small_returns)
+    assert gen.sample(2, 2, seed=np.int64(7)).metadata["seed"] == 7
+    assert gen.sample(2, 2, seed=np.random.SeedSequence(7)).metadata["seed"] == {"entropy": 7, "spawn_key": []}
+    assert gen.sample(2, 2, seed=np.random.default_rng(7)).metadata["seed"] == "generator"
+    assert gen.sample(2, 2).metadata["seed"] is None
+
+
+def test_a_constant_asset_is_refused_by_every_generator(small_returns):
+    const = small_returns.assign(JPM=0.001)
+    for make in BASELINES.values():
+        with pytest.raises(DataError, match=r"column 'JPM' is constant \(0.001 on every date\)"):
+            make().fit(const)

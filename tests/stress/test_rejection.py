@@ -54,6 +54,20 @@ def test_cap_mode_and_explicit_loss():
         sample_rejection(GaussianModel(), 1000, VaRGuidance("equal", alpha=0.999), max_draws=10_000)
     with pytest.raises(ValueError, match="n must be"):
         sample_rejection(GaussianModel(), 0, VaRGuidance("equal"))
+    for kw in ({"max_draws": 0}, {"chunk": -5}):  # "need at least one array" / blamed on n before
+        with pytest.raises(ValueError, match=f"{next(iter(kw))} must be a positive integer"):
+            sample_rejection(GaussianModel(), 5, VaRGuidance("equal", loss=0.01), **kw)
+
+
+def test_an_infeasible_loss_is_refused_before_drawing():
+    class Named(GaussianModel):
+        assets_ = ("A",)
+
+        def sample(self, *a, **k):
+            raise AssertionError("drew scenarios for a loss no long-only book can reach")
+
+    with pytest.raises(ValueError, match="infeasible loss=1.5 with mode='exceed'"):
+        sample_rejection(Named(), 5, VaRGuidance("equal", loss=1.5))
 
 
 def test_reproducible():

@@ -62,3 +62,18 @@ def test_temperature_targets_the_soft_constraint(gauss, tools):
     losses = tools.linear_loss(out.x)
     assert abs(losses.mean().item() - mean) < 5 * sd / math.sqrt(N)
     assert abs(losses.std().item() - sd) < 5 * sd / math.sqrt(2 * N)
+
+
+def test_a_diverged_guided_path_is_a_numerical_error_not_a_blamed_loss(gauss, tools):
+    """Before, a non-finite loss gradient at Tweedie's mean surfaced as "loss_fn is not finite at the posterior
+    draws" (or as an IndexError in the normal-score table)."""
+    from finscore.errors import NumericalError
+
+    def blown(x0):  # a loss that overflows where the paths went far out
+        return torch.where(x0.abs().amax((1, 2)) > 1.0, torch.full_like(x0[:, 0, 0], math.inf), tools.linear_loss(x0))
+
+    guided = constraint_guided(gauss.oracle, blown, gauss.loss_mean, mode="exceed")
+    x = torch.zeros(4, *tools.shape, dtype=torch.float64)
+    x[1] = 50.0
+    with pytest.raises(NumericalError, match="guidance at noise level 0.5: the loss or its gradient"):
+        guided(x, torch.full((4,), 0.5, dtype=torch.float64))

@@ -77,3 +77,12 @@ def test_bad_pilot(pilot, match):
 def test_bad_grid():
     with pytest.raises(ValueError, match="grid must be an int >= 16"):
         PilotNormalScore(normal_pilot(10), torch.zeros(1, dtype=torch.long), grid=4)
+
+
+def test_non_finite_losses_are_a_numerical_error():
+    from finscore.errors import NumericalError
+
+    score = PilotNormalScore(normal_pilot(500), torch.zeros(2, dtype=torch.long))
+    for bad in (math.nan, math.inf):  # an IndexError and a NaN score before
+        with pytest.raises(NumericalError, match="1 non-finite portfolio loss"):
+            score(torch.tensor([0.0, bad], dtype=torch.float64))

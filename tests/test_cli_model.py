@@ -108,14 +108,15 @@ def test_fit_takes_any_config_field_with_set(tmp_path, capsys):
     out = tmp_path / "m"
     base = ["fit", "--data", "factors", "--start", "2015-01-01", "--end", "2016-12-31", "--preset", "tiny",
             "--horizon", "10", "--steps", "3"]
-    assert main([*base, "--set", "horizon_shrink=True", "--set", "guidance_scale=0.1", "--set", "sampler=heun",
+    assert main([*base, "--set", "horizon_shrink=True", "--set", "guidance_scale=0.1", "--set", "sampler=ode",
                  "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())["config"]
-    assert (config["horizon_shrink"], config["guidance_scale"], config["sampler"], config["steps"]) == (True, 0.1, "heun", 3)
+    assert (config["horizon_shrink"], config["guidance_scale"], config["sampler"], config["steps"]) == (True, 0.1, "ode", 3)
     capsys.readouterr()
     bad = {"bogus=1": "not a ScoreConfig field; valid: [", "horizon_shrink": "takes FIELD=VALUE",
            "horizon=5": "set horizon with --horizon", "steps=4": "--steps or --set steps",
-           "horizon_shrink=1": "horizon_shrink must be True or False"}
+           "horizon_shrink=1": "horizon_shrink must be True or False",
+           "sampler=heun": "sampler must be one of ['dpmpp_2m', 'euler', 'langevin', 'ode', 'pc'], got 'heun'"}
     for item, message in bad.items():
         assert main([*base, "--set", item, "--out", str(tmp_path / "bad")]) == 2
         assert message in capsys.readouterr().err
@@ -157,7 +158,8 @@ def test_sample_takes_sampling_settings_with_set(model_dir, tmp_path, capsys):
     bad = {"width=8": "not a sampling setting (a saved model keeps its training settings); valid: [",
            "sampler=euler": "set sampler with --sampler", "sample_steps=3": "set sample_steps with --steps",
            "guidance_scale=inf": "guidance_scale must be a finite number",
-           "horizon_shrink=1": "horizon_shrink must be True or False"}
+           "horizon_shrink=1": "horizon_shrink must be True or False",
+           "sampler=heun": "sampler must be one of ['dpmpp_2m', 'euler', 'langevin', 'ode', 'pc'], got 'heun'"}
     for item, message in bad.items():
         for extra in ([], ["--shards", "2"]):
             assert main(["sample", str(model_dir), *common, "--set", item, *extra, "--out", str(tmp_path / "bad")]) == 2

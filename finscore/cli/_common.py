@@ -69,7 +69,7 @@ def parse_settings(items: list[str], allowed: Sequence[str], own: dict[str, str]
         try:
             out[name] = ast.literal_eval(text.strip())
         except (ValueError, SyntaxError):
-            out[name] = text.strip()  # a bare word: a string setting such as sampler=heun
+            out[name] = text.strip()  # a bare word: a string setting such as sampler=ode
     return out
 
 

@@ -147,7 +147,7 @@ class ScoreGenerator(BaseGenerator):
                                                       n_assets=values.shape[1], asset_static=static)
         self.warm_start_ = None if self.init_from is None else _warm_start(self.model_, cfg, self.init_from, returns)
         self.train_result_ = fit_denoiser(self.model_, cfg, train, val, seed=self.seed, device=self.device,
-                                          progress=self.progress)
+                                          progress=self.progress, sigma_max=self.sigma_max_)
         self.loss_per_sigma_ = _loss_per_sigma(self.model_, val if val is not None else train, cfg.sigma_min,
                                                self.sigma_max_)
         body = {"matched": "data", "matched_tails": "model"}.get(cfg.market_tails)

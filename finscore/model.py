@@ -62,23 +62,30 @@ def build_denoiser(cfg: ScoreConfig, train: dict[str, torch.Tensor] | None, n_co
 
 
 def fit_denoiser(model, cfg: ScoreConfig, train: dict[str, torch.Tensor], val: dict[str, torch.Tensor] | None,
-                 *, seed: int, device: str, progress: bool):
-    """Train ``model`` in place with multi-scale DSM and return the TrainResult (EMA weights loaded)."""
+                 *, seed: int, device: str, progress: bool, sigma_max: float | None = None):
+    """Train ``model`` in place with multi-scale DSM and return the TrainResult (EMA weights loaded).
+
+    ``sigma_max``: the top noise level the sampler starts from (:func:`build_denoiser`'s); with
+    ``train_sigma="loguniform"`` training covers [sigma_min, sigma_max] (default: ``cfg.sigma_max`` or 80).
+    """
     from finscore.diffusion import DSMLoss, LogNormalSigma, LogUniformSigma
     from finscore.train import TrainConfig, train as run_training
 
     if cfg.train_sigma == "lognormal":
         dist = LogNormalSigma(cfg.p_mean, cfg.p_std)
     elif cfg.train_sigma == "loguniform":
-        dist = LogUniformSigma(cfg.sigma_min, model_sigma_max(model, cfg))
+        dist = LogUniformSigma(cfg.sigma_min, sigma_max if sigma_max is not None else model_sigma_max(model, cfg))
     else:
         raise ValueError(f"train_sigma must be 'lognormal' or 'loguniform', got {cfg.train_sigma!r}")
     loss = DSMLoss(dist, weighting=cfg.weighting, p_uncond=cfg.p_uncond)
     tcfg = TrainConfig(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
                        ema_decay=cfg.ema_decay, eval_every=cfg.eval_every, patience=cfg.patience)
+    def judged(m):  # the sampler's denoiser; at weight 1 that is the bare model, which must not see the loss's mask
+        den = sampling_denoiser(m, cfg.guidance_mode, cfg.guidance_scale)
+        return _Conditional(m) if den is m else den
+
     result = run_training(model, loss, train, val, tcfg, device=device, seed=seed, progress=progress,
-                          val_model=None if cfg.val_denoiser == "training" else
-                          lambda m: sampling_denoiser(m, cfg.guidance_mode, cfg.guidance_scale))
+                          val_model=None if cfg.val_denoiser == "training" else judged)
     model.load_state_dict(result.state_dict)
     model.eval()
     return result
@@ -88,7 +95,8 @@ def sampling_denoiser(model, mode: str, scale: float):
     """The denoiser that :func:`generate` follows under guidance ``mode`` and weight ``scale``, for one batch of
     windows: the classifier-free guidance blend, or for ``"mixture"`` the model with the rows of
     :func:`mixture_rows` (over the whole batch) conditional and the others not. Its DSM loss on validation
-    windows is what ``val_denoiser="sampling"`` selects the checkpoint by (a caller's ``cond_mask`` is ignored).
+    windows is what ``val_denoiser="sampling"`` selects the checkpoint by (a caller's ``cond_mask`` is ignored; at
+    weight 1, where this is the bare model, :func:`fit_denoiser` wraps it so).
     """
     from finscore.diffusion import ClassifierFreeGuidance
 
@@ -96,6 +104,18 @@ def sampling_denoiser(model, mode: str, scale: float):
     if mode == "mixture":
         return _MixtureRows(model, scale)
     return model if scale == 1.0 else ClassifierFreeGuidance(model, scale)
+
+
+class _Conditional(torch.nn.Module):
+    """``model`` with its condition always on: the caller's ``cond_mask`` (the DSM loss's condition dropout, in
+    validation) is ignored, as the sampler at guidance weight 1 has no unconditional rows."""
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x, sigma, cond=None, asset_cond=None, cond_mask=None):
+        return self.model(x, sigma, cond=cond, asset_cond=asset_cond)
 
 
 class _MixtureRows(torch.nn.Module):

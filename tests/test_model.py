@@ -206,3 +206,55 @@ def test_refinement_at_a_middle_level_removes_the_samplers_bias():
     with pytest.raises(ValueError, match="refine and stress guidance cannot be combined"):
         generate(model, plan, np.zeros((8, 1)), np.zeros((8, 3, 1)), np.ones((8, 3)), 4, np.random.default_rng(0),
                  guidance=object(), device="cpu")
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_loguniform_training_covers_the_samplers_top_noise_level(monkeypatch):
+    """The sampler starts at build_denoiser's data-derived sigma_max; training drew from [sigma_min, 80] before."""
+    from finscore import diffusion
+    from finscore.model import fit_denoiser
+    from finscore.presets import resolve_config
+
+    seen = {}
+
+    def record(lo, hi):
+        seen["range"] = (lo, hi)
+        raise _Stop
+
+    monkeypatch.setattr(diffusion, "LogUniformSigma", record)
+    cfg = resolve_config("tiny", 10, 60, {"train_sigma": "loguniform"})
+    with pytest.raises(_Stop):
+        fit_denoiser(None, cfg, {}, None, seed=0, device="cpu", progress=False, sigma_max=130.4)
+    assert seen["range"] == (cfg.sigma_min, 130.4)
+
+
+def test_validation_at_guidance_weight_1_judges_the_conditional_denoiser(monkeypatch):
+    """At weight 1 the sampler follows the bare model with its condition on; the validation loss passed it the DSM
+    loss's condition-dropout mask, so nine rows in ten were judged unconditional."""
+    import finscore.train as train_module
+    from finscore.model import fit_denoiser
+    from finscore.presets import resolve_config
+
+    captured = {}
+
+    def capture(*args, val_model=None, **kwargs):
+        captured["val_model"] = val_model
+        raise _Stop
+
+    monkeypatch.setattr(train_module, "train", capture)
+    cfg = resolve_config("tiny", 10, 60, {"val_denoiser": "sampling", "guidance_scale": 1.0})
+    with pytest.raises(_Stop):
+        fit_denoiser(torch.nn.Identity(), cfg, {}, None, seed=0, device="cpu", progress=False)
+    masks = []
+
+    def fake(x, sigma, cond=None, asset_cond=None, cond_mask=None):
+        masks.append(cond_mask)
+        return x
+
+    judged = captured["val_model"](fake)
+    mask = torch.zeros(4, dtype=torch.bool)
+    judged(torch.zeros(4, 10, 2), torch.ones(4), cond=torch.zeros(4, 3), cond_mask=mask)
+    assert masks == [None]

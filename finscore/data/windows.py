@@ -62,6 +62,11 @@ def _feature_rows(features, origin: pd.DatetimeIndex) -> tuple[np.ndarray, tuple
     feats = features.to_frame() if isinstance(features, pd.Series) else features
     if not isinstance(feats, pd.DataFrame):
         raise DataError(f"features must be a DataFrame (n_dates, n_features), got {type(features).__name__}")
+    if isinstance(feats.index, pd.DatetimeIndex) and feats.index.tz is not None:
+        feats = feats.tz_localize(None)  # local dates, as the returns keep them
+    if feats.index.has_duplicates:  # .loc would return every row of a repeated date and shift the others
+        first = pd.Timestamp(feats.index[feats.index.duplicated()][0])
+        raise DataError(f"features have duplicate dates, first {first.date()}")
     missing = origin.difference(feats.index)
     if len(missing):
         raise DataError(f"features have no row for origin date {missing[0].date()} ({len(missing)} origins missing)")

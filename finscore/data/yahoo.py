@@ -69,11 +69,11 @@ def _covers(meta: dict, start, end, now) -> bool:
     c0 = None if meta.get("start") is None else pd.Timestamp(meta["start"])
     c1 = None if meta.get("end") is None else pd.Timestamp(meta["end"])
     ok_start = c0 is None or (start is not None and c0 <= start)
-    if c1 is None:  # open-ended download: current if recent enough (or the request ends earlier)
-        fetched = pd.Timestamp(meta["downloaded"]).tz_localize(None)
-        ok_end = (end is not None and end < fetched.normalize()) or now - fetched < CACHE_TTL
-    else:
-        ok_end = end is not None and c1 >= end
+    fetched = pd.Timestamp(meta["downloaded"]).tz_localize(None)
+    # a request that ends before the download day got final prices; one that ends later is current only while
+    # the download is recent (a range asked up to a future end, or to today, was cut at the download)
+    current = (end is not None and end < fetched.normalize()) or now - fetched < CACHE_TTL
+    ok_end = current if c1 is None else (end is not None and c1 >= end and current)
     return ok_start and ok_end
 
 
@@ -89,6 +89,9 @@ def _read_cache(folder: Path, ticker: str):
 
 
 def _write_cache(folder: Path, ticker: str, series: pd.Series, start, end, now) -> None:
+    # the range file goes first: if the new prices are written and their range is not, the cache is a miss, not
+    # the old range claimed for the new prices
+    (folder / f"{ticker}.json").unlink(missing_ok=True)
     with atomic_path(folder / f"{ticker}.parquet") as tmp:
         series.rename_axis("date").to_frame(ticker).to_parquet(tmp)
     meta = {"start": None if start is None else str(start.date()), "end": None if end is None else str(end.date()),

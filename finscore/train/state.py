@@ -1,4 +1,5 @@
-"""Resumable training state: model, EMA, optimizer and RNG as safetensors + JSON (no pickle)."""
+"""Resumable training state: model, EMA, optimizer and RNGs (the batch generator, torch's global ones) as
+safetensors + JSON (no pickle)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ def save_state(path: Path, model: torch.nn.Module, ema: torch.nn.Module, opt: to
         for name, v in st.items():
             tensors[f"opt.{i}.{name}"] = torch.as_tensor(v)
     tensors["rng"] = generator.get_state()
+    tensors["torch_rng"] = torch.get_rng_state()  # dropout draws from torch's global generator
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        tensors["cuda_rng"] = torch.cuda.get_rng_state()
     save_checkpoint(path, tensors, {**meta, "format": FORMAT, "opt_param_groups": opt_state["param_groups"]},
                     overwrite=True)
 
@@ -41,6 +45,10 @@ def load_state(path: Path, model: torch.nn.Module, ema: torch.nn.Module, opt: to
                 state.setdefault(int(i), {})[name] = v
         opt.load_state_dict({"state": state, "param_groups": meta["opt_param_groups"]})
         generator.set_state(tensors["rng"])
+        if "torch_rng" in tensors:  # states saved before it was recorded resume without it
+            torch.set_rng_state(tensors["torch_rng"])
+        if "cuda_rng" in tensors and torch.cuda.is_available():
+            torch.cuda.set_rng_state(tensors["cuda_rng"])
     except (KeyError, RuntimeError, ValueError) as exc:
         raise CheckpointError(f"{path}: training state does not match this model: {exc}") from exc
     return meta

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from finscore.errors import NumericalError
+from finscore.errors import CheckpointError, NumericalError
 
 
 @dataclass(frozen=True)
@@ -144,8 +144,11 @@ def train(model: nn.Module, loss: Callable, train_data: dict[str, torch.Tensor],
     if cfg.batch_size % world:
         raise ValueError(f"batch_size {cfg.batch_size} must be divisible by the number of ranks {world}")
     n = _check_data(train_data, "train_data")
+    if n == 0:
+        raise ValueError("train_data has no windows")
     if val_data is not None:
-        _check_data(val_data, "val_data")
+        if _check_data(val_data, "val_data") == 0:
+            raise ValueError("val_data has no windows; pass None for no validation")
         val_data = {k: v.to(dev) for k, v in val_data.items()}
     data = {k: v.to(dev) for k, v in train_data.items()}
     torch.manual_seed(seed)
@@ -166,14 +169,21 @@ def train(model: nn.Module, loss: Callable, train_data: dict[str, torch.Tensor],
         if state_dir is None or not state_dir.exists():
             raise FileNotFoundError(f"resume=True but no training state under {checkpoint_dir}")
         meta = load_state(state_dir, model, ema, opt, g)
+        if meta.get("config") != asdict(cfg) or meta.get("seed", seed) != seed:
+            changed = sorted(k for k, v in asdict(cfg).items() if (meta.get("config") or {}).get(k) != v)
+            raise CheckpointError(f"{state_dir}: the training state was saved with other settings "
+                                  f"({', '.join(changed) or 'seed'} differ); resume with the same config and seed, "
+                                  "or start afresh")
         start, best_val, best_step, bad, rows = meta["step"], meta["best_val"], meta["best_step"], meta["bad"], meta["rows"]
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, cfg), last_epoch=start - 1)
         best_state = {k[5:]: v for k, v in load_state_best(state_dir).items()} if best_step else None
     local = slice(rank * cfg.batch_size // world, (rank + 1) * cfg.batch_size // world)
     bar = tqdm(total=cfg.steps, initial=start, disable=not progress or rank != 0, desc="training", unit="step")
-    t0, run_loss, run_n, stopped = time.perf_counter(), 0.0, 0, False
+    t0, run_loss, run_n = time.perf_counter(), 0.0, 0
     step = start
-    for step in range(start, cfg.steps):
+    done = start >= cfg.steps or (val_data is not None and bad >= cfg.patience)  # a finished or early-stopped run
+    stopped = done and start < cfg.steps
+    for step in range(start, cfg.steps if not done else start):
         idx = torch.randint(n, (cfg.batch_size,), generator=g, device=dev)
         batch = {k: v[idx] for k, v in data.items()}
         x0 = batch.pop("x")
@@ -207,16 +217,16 @@ def train(model: nn.Module, loss: Callable, train_data: dict[str, torch.Tensor],
         rows.append(logs)
         bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items() if k.endswith("loss")})
         if state_dir is not None and rank == 0:
-            save_state(state_dir, model, ema, opt, g, {"step": step + 1, "best_val": best_val, "best_step": best_step,
-                                                       "bad": bad, "rows": rows, "config": asdict(cfg)})
-            if best_state is not None and best_step == step + 1:
+            if best_state is not None and best_step == step + 1:  # first: a state may name only written weights
                 save_best(state_dir, best_state)
+            save_state(state_dir, model, ema, opt, g, {"step": step + 1, "best_val": best_val, "best_step": best_step,
+                                                       "bad": bad, "rows": rows, "config": asdict(cfg), "seed": seed})
         if (callback is not None and callback(step + 1, logs)) or bad >= cfg.patience:
             stopped = not last
             break
     bar.close()
     seconds = time.perf_counter() - t0
-    steps_run = step + 1 - start
+    steps_run = 0 if done else step + 1 - start
     final = best_state if best_state is not None else {k: v.detach().clone() for k, v in ema.state_dict().items()}
     return TrainResult(
         state_dict=final, history=pd.DataFrame(rows), best_step=best_step or step + 1,

@@ -49,6 +49,16 @@ def test_features_row_at_origin(rets):
         make_windows(rets, 20, 5, features=f.iloc[:-300])
 
 
+def test_features_with_a_repeated_date_or_a_time_zone(rets):
+    f = market_features(rets, window=20)
+    repeated = pd.concat([f.iloc[:40], f.iloc[[39]], f.iloc[40:]])  # .loc gave one row too many before
+    with pytest.raises(DataError, match=f"features have duplicate dates, first {f.index[39].date()}"):
+        make_windows(rets, 20, 5, features=repeated)
+    zoned = f.tz_localize("America/New_York")  # no origin was found before
+    np.testing.assert_array_equal(make_windows(rets, 20, 5, features=zoned).features,
+                                  make_windows(rets, 20, 5, features=f).features)
+
+
 def test_window_longer_than_history(rets):
     with pytest.raises(DataError, match=r"context 250 \+ horizon 20 dates is longer than the history: 262 dates from 2020-01-01 to 2020-12-31"):
         make_windows(rets, 250, 20)

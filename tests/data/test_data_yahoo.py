@@ -105,3 +105,49 @@ def test_download_wrapper_extracts_adjusted_close(monkeypatch):
 def test_bad_yahoo_source(source, msg):
     with pytest.raises(DataSourceError, match=msg):
         load_prices(source)
+
+
+class _Clock:
+    """Stands in for yahoo.datetime: ``now`` is set by the test."""
+
+    t = None
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls.t
+
+
+def test_a_range_cut_at_the_download_is_current_only_while_recent(calls, tmp_path, monkeypatch):
+    """Asked up to 2021-03-31 during the day of 2021-03-15, the download ends there: a day later the same request
+    must download again (before, the recorded end 2021-03-31 covered it for ever)."""
+    from datetime import datetime, timezone
+
+    monkeypatch.setattr(yahoo, "datetime", _Clock)
+    _Clock.t = datetime(2021, 3, 15, 15, 0, tzinfo=timezone.utc)
+    ask = {"start": "2021-01-04", "end": "2021-03-31", "cache_dir": tmp_path}
+    load_prices("yahoo:AAPL", **ask)
+    _Clock.t = datetime(2021, 3, 15, 18, 0, tzinfo=timezone.utc)
+    load_prices("yahoo:AAPL", **ask)
+    assert len(calls) == 1  # within the day: the cached copy
+    _Clock.t = datetime(2021, 4, 10, 12, 0, tzinfo=timezone.utc)
+    load_prices("yahoo:AAPL", **ask)
+    assert len(calls) == 2
+    _Clock.t = datetime(2021, 6, 1, 12, 0, tzinfo=timezone.utc)
+    load_prices("yahoo:AAPL", **ask)  # downloaded after 2021-03-31: final, served from the cache
+    assert len(calls) == 2
+
+
+def test_an_interrupted_cache_write_is_a_miss_not_a_wrong_range(calls, tmp_path, monkeypatch):
+    wide = {"start": "2021-01-04", "end": "2021-03-31", "cache_dir": tmp_path}
+    load_prices("yahoo:AAPL", **wide)
+    real = yahoo.atomic_write_text
+
+    def fails(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(yahoo, "atomic_write_text", fails)  # the prices are written, their range is not
+    with pytest.raises(OSError, match="disk full"):
+        load_prices("yahoo:AAPL", start="2020-06-01", end="2021-03-31", cache_dir=tmp_path)
+    monkeypatch.setattr(yahoo, "atomic_write_text", real)
+    load_prices("yahoo:AAPL", **wide)
+    assert len(calls) == 3  # downloaded again (before: the old range served with the new file's prices)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from finscore.diffusion import Denoiser, DSMLoss, LogNormalSigma
+from finscore.errors import CheckpointError
 from finscore.nets import NetConfig, ScoreNet
 from finscore.train import TrainConfig, train
 from finscore.train.trainer import evaluate_loss
@@ -71,6 +72,76 @@ def test_resume_continues_bit_identically(tmp_path):
     assert rest.steps_run == 20
     assert all(torch.equal(full.state_dict[k], rest.state_dict[k]) for k in full.state_dict)
     assert rest.history["step"].tolist() == [10, 20, 30, 40]
+
+
+def _model_with_dropout(seed=0):
+    torch.manual_seed(seed)
+    return Denoiser(ScoreNet(NetConfig(horizon=H, width=32, depth=1, heads=2, dropout=0.2)))
+
+
+def test_resume_with_dropout_continues_bit_identically(tmp_path):
+    """Dropout draws from torch's global generator: the state records it (before, the weights differed by 6e-3)."""
+    data, val, cfg = {"x": _data(500, 0)}, {"x": _data(100, 1)}, TrainConfig(steps=40, batch_size=32, eval_every=10)
+    full = train(_model_with_dropout(), LOSS, data, val, cfg, progress=False)
+    train(_model_with_dropout(), LOSS, data, val, cfg, progress=False, checkpoint_dir=tmp_path,
+          callback=lambda step, logs: step == 20)
+    torch.manual_seed(12345)  # whatever the global generator holds now
+    rest = train(_model_with_dropout(seed=99), LOSS, data, val, cfg, progress=False, checkpoint_dir=tmp_path,
+                 resume=True)
+    assert rest.history[["train_loss", "val_loss"]].equals(full.history[["train_loss", "val_loss"]])  # steps 30, 40 too
+    assert all(torch.equal(full.state_dict[k], rest.state_dict[k]) for k in full.state_dict)
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    data, cfg = {"x": _data(200, 0)}, TrainConfig(steps=20, batch_size=32, eval_every=10)
+    train(_model(), LOSS, data, None, cfg, progress=False, checkpoint_dir=tmp_path, callback=lambda s, logs: s == 10)
+    with pytest.raises(CheckpointError, match=r"other settings \(lr, steps differ\)"):
+        train(_model(), LOSS, data, None, TrainConfig(steps=30, batch_size=32, eval_every=10, lr=1e-2),
+              progress=False, checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(CheckpointError, match=r"other settings \(seed differ\)"):
+        train(_model(), LOSS, data, None, cfg, seed=1, progress=False, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_resuming_an_early_stopped_run_does_not_train_on(tmp_path):
+    data, val = {"x": _data(300, 0)}, {"x": _data(60, 1)}
+    cfg = TrainConfig(steps=200, batch_size=32, eval_every=5, patience=1, lr=5e-2)  # a large lr stops it early
+    first = train(_model(), LOSS, data, val, cfg, progress=False, checkpoint_dir=tmp_path)
+    assert first.stopped_early
+    again = train(_model(seed=99), LOSS, data, val, cfg, progress=False, checkpoint_dir=tmp_path, resume=True)
+    assert again.steps_run == 0 and again.stopped_early and again.best_step == first.best_step
+    assert all(torch.equal(first.state_dict[k], again.state_dict[k]) for k in first.state_dict)
+
+
+def test_an_interrupted_save_keeps_the_state_and_its_best_weights_together(tmp_path, monkeypatch):
+    """The best weights are written before the state that names them: a crash between the two resumes from the
+    previous state (before, the state named step 30 while the file held step 20's weights)."""
+    from finscore.train import trainer
+
+    data, val, cfg = {"x": _data(500, 0)}, {"x": _data(100, 1)}, TrainConfig(steps=40, batch_size=32, eval_every=10)
+    full = train(_model(), LOSS, data, val, cfg, progress=False)
+    vals = full.history["val_loss"].tolist()
+    last = sum(v < min(vals[:i], default=math.inf) for i, v in enumerate(vals))  # the last improvement's save
+    assert last >= 2  # so that an earlier best exists to be confused with
+    real, calls = trainer.save_best, []
+
+    def dies_on_the_last(state_dir, best):
+        calls.append(1)
+        if len(calls) == last:
+            raise KeyboardInterrupt
+        real(state_dir, best)
+
+    monkeypatch.setattr(trainer, "save_best", dies_on_the_last)
+    with pytest.raises(KeyboardInterrupt):
+        train(_model(), LOSS, data, val, cfg, progress=False, checkpoint_dir=tmp_path)
+    monkeypatch.setattr(trainer, "save_best", real)
+    rest = train(_model(seed=99), LOSS, data, val, cfg, progress=False, checkpoint_dir=tmp_path, resume=True)
+    assert rest.best_step == full.best_step
+    assert all(torch.equal(full.state_dict[k], rest.state_dict[k]) for k in full.state_dict)
+
+
+def test_empty_data_is_refused():
+    with pytest.raises(ValueError, match="val_data has no windows; pass None"):
+        train(_model(), LOSS, {"x": _data(50, 0)}, {"x": _data(50, 1)[:0]}, TrainConfig(steps=2), progress=False)
 
 
 def test_resume_without_state_is_an_error(tmp_path):

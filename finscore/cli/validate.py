@@ -51,10 +51,11 @@ def run(args: argparse.Namespace) -> int:
     gens.update({b: load_generator(b) for b in names})
     if not gens:
         raise ValueError("nothing to validate: MODEL is 'none' and --baselines is empty")
-    horizon = args.horizon or getattr(gens.get("score"), "horizon", None) or 20
+    horizon = args.horizon if args.horizon is not None else getattr(gens.get("score"), "horizon", None) or 20
     returns = load_returns(args)
     res = evaluate(gens, returns, train_end=args.train_end, test_start=args.test_start, test_end=args.test_end,
-                   horizon=horizon, stride=args.stride, n_scenarios=args.n, seed=args.seed, fit=names,
+                   horizon=horizon, stride=args.stride, n_scenarios=args.n, seed=args.seed,
+                   fit=names + (["score"] if args.model.lower() in BASELINES else []),  # a baseline as MODEL: fit it
                    progress=not args.quiet)
     with atomic_path(args.out, overwrite=args.force) as tmp:
         res.table.to_csv(tmp, float_format="%.6g")

@@ -45,6 +45,13 @@ class Thresholds:
             raise ValueError(f"fact_win_share must be in [0, 1], got {self.fact_win_share}")
         if not np.isfinite(self.score_tolerance) or self.score_tolerance < 0:
             raise ValueError(f"score_tolerance must be finite and >= 0, got {self.score_tolerance}")
+        for name in ("scores", "baselines"):  # a string would be read letter by letter
+            value = getattr(self, name)
+            if isinstance(value, str) or (value is not None and not isinstance(value, tuple)):
+                raise ValueError(f"{name} must be a tuple of names, got {value!r}")
+        unknown = sorted(set(self.scores) - set(SCORE_NAMES))
+        if unknown:
+            raise ValueError(f"scores: unknown {unknown}; choose from {sorted(SCORE_NAMES)}")
 
     @classmethod
     def coerce(cls, value: "Thresholds | Mapping[str, Any] | None") -> "Thresholds":
@@ -88,8 +95,14 @@ def compute_findings(model_name: str, *, table: pd.DataFrame | None = None,
 
 
 def baselines_of(model_name: str, names, t: Thresholds) -> list[str]:
+    """The baselines the model is compared with: ``t.baselines`` (each must be among ``names``), or all others."""
     others = [n for n in names if n not in (model_name, "real")]
-    return [n for n in others if n in t.baselines] if t.baselines is not None else others
+    if t.baselines is None:
+        return others
+    missing = sorted(set(t.baselines) - set(others))
+    if missing:
+        raise ValueError(f"findings_thresholds.baselines names {missing}, which were not evaluated; they are {others}")
+    return [n for n in others if n in t.baselines]
 
 
 def _score_rows(model: str, table: pd.DataFrame, t: Thresholds) -> list[dict[str, str]]:

@@ -113,7 +113,8 @@ def _frame(obj: Any, required: tuple[str, ...]) -> pd.DataFrame | None:
     if not set(required) <= set(frame.columns) or frame.empty:
         return None
     frame = frame.apply(pd.to_numeric, errors="coerce")
-    return frame if np.isfinite(frame[list(required)].to_numpy(np.float64)).any() else None
+    finite = np.isfinite(frame[list(required)].to_numpy(np.float64))
+    return frame if finite.any(axis=0).all() else None  # each required column needs a number
 
 
 def _history(model: Any) -> pd.DataFrame | None:

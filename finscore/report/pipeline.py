@@ -10,8 +10,9 @@ from typing import Any, Callable, Mapping, Sequence
 import pandas as pd
 
 from finscore._io import check_destination
-from finscore.data.checks import check_date
+from finscore.data.checks import check_date, check_positive_int
 from finscore.errors import DataError
+from finscore.report.findings import Thresholds
 from finscore.report.pdf import write_pdf
 from finscore.report.stress import run_stress, supports_guidance
 
@@ -55,6 +56,10 @@ def validation_report(path: str | os.PathLike, model: Any, returns: pd.DataFrame
     baselines = dict(baselines or {})
     if model_name in baselines:
         raise DataError(f"baseline name {model_name!r} is the model's name; rename one of them")
+    named = Thresholds.coerce(findings_thresholds).baselines or ()
+    if set(named) - set(baselines):
+        raise ValueError(f"findings_thresholds.baselines names {sorted(set(named) - set(baselines))}, which are not "
+                         f"among the baselines {sorted(baselines)}")
     fitted = hasattr(model, "assets_")
     if train_end is None:
         train_end = getattr(model, "fit_end_", None)
@@ -68,17 +73,20 @@ def validation_report(path: str | os.PathLike, model: Any, returns: pd.DataFrame
         test_start = later[0]
     test_start = check_date(test_start, "test_start")
     test_end = None if test_end is None else check_date(test_end, "test_end")
-    horizon = horizon or getattr(model, "horizon", None) or 20
+    horizon = check_positive_int(horizon, "horizon") if horizon is not None else getattr(model, "horizon", None) or 20
     gens = {model_name: model, **baselines}
     fit = list(baselines) + ([] if fitted else [model_name])
     say(f"evaluating {', '.join(gens)} from {test_start.date()} (fitting {', '.join(fit) or 'none'})")
     ev = evaluate(gens, returns, train_end=train_end, test_start=test_start, test_end=test_end, horizon=horizon,
                   stride=stride, n_scenarios=n_scenarios, weights=weights, seed=seed, fit=fit, progress=progress)
     backtests = {}
+    # the backtest's end is its last forecast date, whose 1-day outcome is the next row: that must not pass test_end
+    upto = returns.index[returns.index <= test_end] if test_end is not None else None
+    bt_end = None if upto is None else (upto[-2] if len(upto) >= 2 else upto[0])
     for name, gen in gens.items():  # one seed for all: common random numbers sharpen the comparison
         say(f"backtesting {name}")
         backtests[name] = backtest(gen, returns, weights, test_start, levels=levels, n_scenarios=backtest_scenarios,
-                                   end=test_end, seed=seed, progress=progress)
+                                   end=bt_end, seed=seed, progress=progress)
     result, notes = None, []
     if stress and supports_guidance(model):
         say("stress scenarios: guided vs rejection sampling")

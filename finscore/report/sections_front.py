@@ -127,6 +127,13 @@ def _backtest_settings(bt) -> dict:
 def conceptual_soundness(flow: Flow, ctx: ReportContext) -> None:
     cfg = ctx.info.config or {}
     flow.section(SECTION_TITLES[2])
+    if not cfg:  # e.g. a GARCH or copula baseline under review: the diffusion text below would not describe it
+        params = ", ".join(f"{k}={v!r}" for k, v in ctx.info.params.items()) or "none"
+        flow.paragraph(
+            f"The model under review is {ctx.info.class_name} (parameters: {params}), which exposes no score-model "
+            "configuration: it is not a score-based diffusion model, and its method is described in its own "
+            "documentation. The sections below report how it forecast, not how it was built.")
+        return
     flow.paragraph(
         "Target. The model learns the conditional distribution of the next H days of daily log returns of d "
         "assets, given features of the last L days (volatility state), and draws scenario paths from it.")

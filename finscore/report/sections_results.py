@@ -25,8 +25,14 @@ def benchmarking(flow: Flow, ctx: ReportContext) -> None:
         flow.paragraph(f"Out-of-sample evaluation: {NOT_AVAILABLE} (no evaluation was supplied).")
         return
     c = ev.config
+    fit_end = {n: e for n, e in (c.get("fit_end") or {}).items() if e is not None}  # as fitted when evaluated
+    if not fit_end or set(fit_end.values()) == {c.get("train_end")}:
+        fitted = f"Every generator was fitted on data up to {c.get('train_end')}"
+    else:
+        fitted = ("The generators were fitted on data up to " + ", ".join(f"{e} ({n})" for n, e in fit_end.items())
+                  + f"; the split date is {c.get('train_end')}")
     flow.paragraph(
-        f"Every generator was fitted on data up to {c.get('train_end')} and forecast {c.get('n_scenarios')} paths "
+        f"{fitted} and forecast {c.get('n_scenarios')} paths "
         f"of {c.get('horizon')} days at {c.get('n_dates')} dates from {ev.dates[0].date()} to {ev.dates[-1].date()} "
         f"(every {c.get('stride')} trading days), conditional on the history up to each date. Scores compare "
         "the forecasts with what happened (lower is better); distances compare the stylized facts of the "
@@ -157,7 +163,8 @@ def _comparison(flow: Flow, ctx: ReportContext) -> None:
         return
     me = table.loc[ctx.model_name]
     rows = [{"model vs": other, "DM statistic": me[f"dm_stat_{other}"], "DM p": fmt_pvalue(me[f"dm_p_{other}"]),
-             "lower FZ0 loss": ctx.model_name if me[f"dm_stat_{other}"] < 0 else other}
+             "lower FZ0 loss": ("tie" if me[f"dm_stat_{other}"] == 0 else
+                                ctx.model_name if me[f"dm_stat_{other}"] < 0 else other)}
             for other in table.index if other != ctx.model_name]
     if "in_mcs" in table:
         flow.paragraph("Model confidence set (10%): " + ", ".join(
@@ -232,8 +239,10 @@ def _specific(ctx: ReportContext) -> list[str]:
         n = ctx.evaluation.config.get("n_dates", len(ctx.evaluation.dates))
         if n < 50:
             out.append(f"The evaluation uses only {n} test dates: score differences may not be significant.")
-        if end is not None and end >= ctx.evaluation.dates[0]:
-            out.append(f"The model was trained on data up to {end.date()}, after the first evaluation date "
+        recorded = (ctx.evaluation.config.get("fit_end") or {}).get(ctx.model_name)
+        ev_end = pd.Timestamp(recorded) if recorded is not None else end  # as fitted when it was evaluated
+        if ev_end is not None and ev_end > ctx.evaluation.dates[0]:  # trained through the origin itself is fine
+            out.append(f"The model was trained on data up to {ev_end.date()}, after the first evaluation date "
                        f"{ctx.evaluation.dates[0].date()}: its scores are look-ahead biased.")
     for name, s in ctx.summaries.items():
         few = [f"{lv:.1%}" for lv, r in s.iterrows() if r["expected"] < 5]
@@ -244,7 +253,8 @@ def _specific(ctx: ReportContext) -> list[str]:
             out.append(f"Backtest {name}: overlapping multi-day forecasts make exceedances dependent; coverage "
                        "p-values are too small.")
     main = ctx.backtests.get(ctx.model_name)
-    if main is not None and end is not None and main.n_obs and end >= main.realized.index[0]:
+    refit = main is not None and main.metadata.get("refit_every")  # refitted on an expanding window: never ahead
+    if main is not None and not refit and end is not None and main.n_obs and end > main.realized.index[0]:
         out.append(f"The model was trained on data up to {end.date()}, after the first backtest date "
                    f"{main.realized.index[0].date()}: the backtest is partly in-sample.")
     return out

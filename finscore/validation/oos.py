@@ -154,7 +154,10 @@ def evaluate(generators: Mapping[str, Any], returns: pd.DataFrame, *, train_end,
         raise DataError(f"fit names unknown generators {sorted(to_fit - set(generators))}")
     assets = tuple(map(str, returns.columns))
     w = portfolio_weights(weights, assets)
-    train = returns.loc[: pd.Timestamp(train_end)]
+    train_end = check_date(train_end, "train_end")
+    if context_length is not None:
+        check_positive_int(context_length, "context_length")
+    train = returns.loc[:train_end]
     if len(train) < 2:
         raise DataError(f"only {len(train)} rows of returns up to train_end {train_end}")
     sd = train.std(ddof=0).to_numpy()
@@ -167,8 +170,11 @@ def evaluate(generators: Mapping[str, Any], returns: pd.DataFrame, *, train_end,
     starts = range(0, len(origins), dates_per_call)
     bar = tqdm(total=len(generators) * len(starts), desc="evaluate", disable=not progress)
     rows, pools, paths = [], {}, {}
+    fit_ends = {}
     for (name, gen), gseed in zip(generators.items(), spawn_seeds(seed, len(generators))):
         _prepare(name, gen, train, dates[0], name in to_fit)
+        end = getattr(gen, "fit_end_", None)  # recorded now: a later backtest may refit the generator in place
+        fit_ends[name] = None if end is None else str(pd.Timestamp(end).date())
         length = context_length or max(int(getattr(gen, "min_context", 1)), 250)
         pool, port = [], []
         for a, cseed in zip(starts, spawn_seeds(gseed, len(starts))):
@@ -189,7 +195,8 @@ def evaluate(generators: Mapping[str, Any], returns: pd.DataFrame, *, train_end,
     config = dict(train_end=str(pd.Timestamp(train_end).date()), test_start=str(pd.Timestamp(test_start).date()),
                   test_end=None if test_end is None else str(pd.Timestamp(test_end).date()), horizon=int(horizon),
                   stride=int(stride), n_scenarios=int(n_scenarios), n_dates=len(dates), weights=w.tolist(),
-                  context_length=context_length, seed=seed if isinstance(seed, (int, type(None))) else "generator")
+                  context_length=context_length, seed=seed if isinstance(seed, (int, type(None))) else "generator",
+                  fit_end=fit_ends)
     return EvaluationResult(table, scores, facts, {"real": realized, **pools}, paths, realized_paths, dates,
                             assets, config)
 

@@ -59,3 +59,13 @@ def test_validate_argument_errors(tmp_path, patched):
     with pytest.raises(ValueError, match="nothing to validate"):
         validate.run(_parse(["none", "--baselines", "", *base]))
     assert not (tmp_path / "t.csv").exists()
+
+
+def test_a_baseline_given_as_the_model_is_fitted(tmp_path, patched):
+    """`finscore validate copula ...` failed with "pass fit=True", which a CLI user cannot do."""
+    loaded, _ = patched
+    argv = ["copula", "--data", "fake", "--baselines", "garch", "--train-end", "2016-06-30", "--test-start",
+            "2016-07-01", "--n", "30", "--stride", "20", "--horizon", "5", "--out", str(tmp_path / "t.csv"), "--quiet"]
+    assert validate.run(_parse(argv)) == 0 and loaded == ["copula", "garch"]
+    with pytest.raises(ValueError, match="horizon must be a positive integer, got 0"):  # not silently 20
+        validate.run(_parse([*argv[:-3], "--horizon", "0", "--out", str(tmp_path / "u.csv"), "--quiet"]))

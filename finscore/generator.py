@@ -31,7 +31,7 @@ from finscore.correlation import (
     shrunk_spread,
     window_variance_ratio,
 )
-from finscore.data.checks import check_positive_int
+from finscore.data.checks import check_int, check_positive_int
 from finscore.errors import CheckpointError, DataError, NumericalError
 from finscore.presets import SAMPLING_FIELDS, ScoreConfig, check_config, resolve_config
 from finscore.protocol import BaseGenerator, _check_n_horizon, check_contexts
@@ -95,8 +95,7 @@ class ScoreGenerator(BaseGenerator):
         self.progress = progress
         self.overrides = overrides
         self.init_from = init_from
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        check_int(seed, "seed", 0)
         resolve_config(preset, horizon, context, overrides)  # validate early
 
     def get_params(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from finscore.conditioning import StateSpec
+from finscore.data.checks import check_int
 from finscore.diffusion.schedules import SCHEDULES
 from finscore.tails import MARKET_TAILS, TAIL_MODELS
 
@@ -224,21 +225,15 @@ def check_config(cfg: ScoreConfig) -> ScoreConfig:
     from finscore.sampling import SAMPLERS
 
     for name in ("horizon", "context", "steps", "sample_steps", "batch_size", "eval_every", "patience"):
-        value = getattr(cfg, name)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        check_int(getattr(cfg, name), name)
     if cfg.sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {sorted(SAMPLERS)}, got {cfg.sampler!r}")
     if not (_is_number(cfg.val_fraction) and 0.0 <= cfg.val_fraction < 1.0):
         raise ValueError(f"val_fraction must be a number in [0, 1), got {cfg.val_fraction!r}")
-    if cfg.horizon < 1 or cfg.context < max(cfg.state.vol_windows):
-        raise ValueError(
-            f"horizon must be >= 1 and context >= {max(cfg.state.vol_windows)} days (the longest volatility window); "
-            f"got horizon={cfg.horizon}, context={cfg.context}"
-        )
-    if isinstance(cfg.asset_loadings, bool) or not isinstance(cfg.asset_loadings, (int, np.integer)) \
-            or cfg.asset_loadings < 0:
-        raise ValueError(f"asset_loadings must be an integer >= 0, got {cfg.asset_loadings!r}")
+    if cfg.context < max(cfg.state.vol_windows):
+        raise ValueError(f"context must be >= {max(cfg.state.vol_windows)} days (the longest volatility window); "
+                         f"got context={cfg.context}")
+    check_int(cfg.asset_loadings, "asset_loadings", 0)
     if cfg.parameterization not in ("score", "energy"):
         raise ValueError(f"parameterization must be 'score' or 'energy', got {cfg.parameterization!r}")
     if cfg.target_tails not in TAIL_MODELS:

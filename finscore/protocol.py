@@ -155,8 +155,10 @@ class BaseGenerator(ABC):
 def _seed_record(seed: Seed) -> Any:
     """What the scenarios' metadata records of ``seed``: an int (numpy ints included) or None as given, a
     SeedSequence's entropy and spawn key, else "generator" (a numpy Generator's state is not recorded)."""
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        return None if seed is None else int(seed)
+    if seed is None:
+        return None
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return int(seed)
     if isinstance(seed, np.random.SeedSequence):
         return {"entropy": seed.entropy, "spawn_key": list(seed.spawn_key)}
     return "generator"

@@ -244,7 +244,7 @@ def portfolio_weights(weights, assets: Sequence[str]) -> np.ndarray:
         if len(set(keys)) < len(keys):
             raise DataError(f"weights name an asset twice: {sorted({k for k in keys if keys.count(k) > 1})}")
         mapping = dict(items)
-        unknown = sorted(set(map(str, mapping)) - set(assets))
+        unknown = sorted(set(mapping) - set(assets))
         if unknown:
             raise DataError(f"weights name assets not in the scenarios: {unknown}; assets are {list(assets)}")
         w = _numbers([mapping.get(a, 0.0) for a in assets])

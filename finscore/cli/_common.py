@@ -30,21 +30,21 @@ def check_out(path: str | os.PathLike, force: bool, suffix: str | None = None) -
     ``--force``, a directory, or (with ``suffix``) the wrong suffix."""
     from finscore._io import check_destination
 
-    if not check_destination(path, overwrite=True, suffix=suffix).exists() or force:
-        return
-    raise FileExistsError(f"{path} exists; pass --force to replace it")
+    dest = check_destination(path, overwrite=True, suffix=suffix)  # suffix and directory; the CLI's own message:
+    if dest.exists() and not force:
+        raise FileExistsError(f"{path} exists; pass --force to replace it")
 
 
 def date_arg(text: str) -> str:
-    """argparse ``type`` of a date flag: the text unchanged if pandas reads it as a date, else a usage error."""
-    import pandas as pd
+    """argparse ``type`` of a date flag: the text unchanged if it reads as a date (``check_date``), else a usage
+    error."""
+    from finscore.data.checks import check_date
+    from finscore.errors import DataError
 
     try:
-        ok = pd.notna(pd.Timestamp(text))
-    except (ValueError, TypeError, OverflowError):
-        ok = False
-    if not ok:
-        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)")
+        check_date(text, "date")
+    except DataError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
     return text
 
 

@@ -16,6 +16,14 @@ def check_positive_int(value, name: str) -> int:
     return int(value)
 
 
+def check_int(value, name: str, low: int = 1) -> int:
+    """``value`` as an int if it is an integer (a Python or numpy int, not a bool) >= ``low``, else a ``DataError``
+    (a ValueError) naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise DataError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
 def check_date(value, name: str) -> pd.Timestamp:
     """``value`` (a string, date or Timestamp) as a Timestamp, else a ``DataError`` naming the argument ``name``."""
     try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from finscore.data.checks import check_returns
+from finscore.data.checks import check_int, check_returns
 from finscore.errors import DataError
 
 
@@ -50,12 +50,6 @@ class Windows:
         return replace(self, context=self.context[idx], target=self.target[idx],
                        features=None if self.features is None else self.features[idx],
                        origin=self.origin[idx], target_end=self.target_end[idx])
-
-
-def _positive_int(value, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise DataError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def _feature_rows(features, origin: pd.DatetimeIndex) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -98,9 +92,9 @@ def make_windows(returns: pd.DataFrame, context: int, horizon: int, *, stride: i
     ``max(L, 1) - 1, + stride, ...``.
     """
     returns = check_returns(returns, name="returns", min_rows=2)
-    L = _positive_int(context, "context", 0)
-    H = _positive_int(horizon, "horizon")
-    stride = _positive_int(stride, "stride")
+    L = check_int(context, "context", 0)
+    H = check_int(horizon, "horizon")
+    stride = check_int(stride, "stride")
     T = len(returns)
     first = max(L, 1) - 1
     if first + H >= T:

@@ -191,9 +191,9 @@ def compare_backtests(
             raise DataError(f"backtests {ref_name!r} and {name!r} realized different portfolio returns on "
                             f"{first.date()} (other weights or data?); compare backtests of the same book")
     per = {name: res.losses(res._level(level)).loc[common] for name, res in results.items()}
-    for name in results:  # dropping the dates where FZ0 is undefined would favour the model that caused them
+    for name in results if loss == "fz0" else ():  # dropping those dates would favour the model that caused them
         undefined = per[name]["fz0"].isna()
-        if loss == "fz0" and undefined.any():
+        if undefined.any():
             raise DataError(f"FZ0 is undefined for {name!r} on {int(undefined.sum())} of {len(common)} dates (its "
                             f"ES forecast is not a loss; the first on {undefined.idxmax().date()}); compare with "
                             "loss='pinball'")

@@ -99,7 +99,7 @@ class ConstraintGuided:
                 raise ValueError(f"loss_fn must return shape (B,) = ({x.shape[0]},), got {tuple(loss.shape)}")
             (g,) = torch.autograd.grad(loss.sum(), x0)  # grad of L at x0_hat
             (jg,) = torch.autograd.grad(denoised, xg, grad_outputs=g)  # J^T g = grad_x L(D(x))
-        if not all(bool(torch.isfinite(t).all()) for t in (loss, g, jg)):
+        if not bool(torch.isfinite(loss).all() & torch.isfinite(g).all() & torch.isfinite(jg).all()):  # one sync
             raise NumericalError(f"guidance at noise level {float(sigma.max()):.3g}: the loss or its gradient at "
                                  "Tweedie's mean is not finite (the guided paths diverged); try more steps, a lower "
                                  "loss level, normal_scores=False, or sample_rejection")
